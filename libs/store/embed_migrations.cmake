@@ -1,0 +1,16 @@
+# Invoked with -DOUT=<file.cc> -DSRC_DIR=<migrations dir>: writes a .cc defining
+# longrun::store::EmbeddedMigrations() from the NNNN_name.sql files, in version order.
+file(GLOB files RELATIVE ${SRC_DIR} ${SRC_DIR}/[0-9][0-9][0-9][0-9]_*.sql)
+list(SORT files)
+set(body "// Generated from libs/store/migrations by embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"libs/store/migrations.h\"\n\nnamespace longrun::store {\nnamespace {\n")
+string(APPEND body "constexpr Migration kMigrations[] = {\n")
+foreach(f ${files})
+  file(READ ${SRC_DIR}/${f} sql)
+  string(SUBSTRING ${f} 0 4 version)
+  math(EXPR version "${version}")
+  string(APPEND body "  {${version}, \"${f}\", R\"longrun_sql(${sql})longrun_sql\"},\n")
+endforeach()
+string(APPEND body "};\n}  // namespace\n\nstd::span<const Migration> EmbeddedMigrations() { return kMigrations; }\n\n}  // namespace longrun::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

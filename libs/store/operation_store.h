@@ -1,0 +1,114 @@
+// OperationStore: the one seam between longrun and its database.
+//
+// Implemented by store/pg (PostgreSQL) and by test fakes. Services receive an
+// OperationStore& and never know which. Every method is blocking and thread-safe: call it
+// from an executor thread, never from a gRPC reactor callback. Errors are absl::Status:
+//   kUnavailable        the database is unreachable (retry later)
+//   kNotFound           no such operation
+//   kAlreadyExists      request_id reused with a different request
+//   kAborted            a fenced write lost: the attempt is no longer current
+//   kInternal           anything else (message carries the SQLSTATE)
+// Methods are entity-first, verb second, one params struct each.
+#ifndef LONGRUN_STORE_OPERATION_STORE_H_
+#define LONGRUN_STORE_OPERATION_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
+#include "libs/core/operation.h"
+#include "libs/core/submit.h"
+
+namespace longrun::store {
+
+struct JobClaimParams {
+  std::string worker_id;
+  std::vector<std::string> kinds;  // only these kinds; must not be empty
+  int32_t limit = 1;               // at most this many (the worker's free slots)
+  absl::Duration lease = absl::Seconds(30);
+};
+
+// A job a worker now owns for one attempt.
+struct ClaimedJob {
+  std::string id;
+  std::string kind;
+  int32_t attempt = 0;
+  int32_t max_attempts = 0;
+  std::optional<absl::Duration> timeout;
+  google::protobuf::Struct input;
+};
+
+struct JobProgressParams {
+  std::string id;
+  int32_t attempt = 0;
+  int32_t percent = 0;
+  std::string message;
+};
+
+// The outcome of one attempt. Exactly one of response / error.
+struct JobCompleteParams {
+  std::string id;
+  int32_t attempt = 0;
+  std::optional<google::protobuf::Struct> response;
+  std::optional<core::OperationError> error;
+  // For an error: retry after this delay (RETRY_WAIT), or nullopt to fail for good.
+  std::optional<absl::Duration> retry_after;
+};
+
+struct OperationInsertParams {
+  std::string id;  // a new UUID
+  std::string tenant{core::kDefaultTenant};
+  core::SubmitSpec spec;
+  int32_t max_attempts = 0;  // resolved (never 0)
+  std::string fingerprint;   // core::SubmitFingerprint(spec), when request_id is set
+};
+
+struct OperationInsertResult {
+  core::Operation operation;
+  bool created = false;  // false: an identical earlier request's operation
+};
+
+struct OperationGetParams {
+  std::string id;
+  std::string tenant{core::kDefaultTenant};
+};
+
+class OperationStore {
+ public:
+  virtual ~OperationStore() = default;
+
+  // Claims up to params.limit runnable jobs (QUEUED or RETRY_WAIT whose run_at passed) of
+  // the given kinds, in priority then run_at order, skipping rows other claimers hold.
+  virtual absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) = 0;
+  // Records the attempt's outcome if (id, attempt) is still the running attempt; otherwise
+  // kAborted and nothing changes.
+  virtual absl::Status JobComplete(const JobCompleteParams& params) = 0;
+  // Records progress if (id, attempt) is still the running attempt; otherwise kAborted.
+  virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
+
+  virtual absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) = 0;
+  // Inserts a new operation. With a request_id already used in the tenant: returns the
+  // existing operation (created=false) when the fingerprint matches, else kAlreadyExists
+  // naming it.
+  virtual absl::StatusOr<OperationInsertResult> OperationInsert(
+      const OperationInsertParams& params) = 0;
+};
+
+// Delivers hints that new jobs may be runnable. Implementations reconnect on their own;
+// on_wake may be called spuriously and from any thread.
+class JobNotifier {
+ public:
+  virtual ~JobNotifier() = default;
+  virtual void Start(std::function<void()> on_wake) = 0;
+  virtual void Stop() = 0;
+};
+
+}  // namespace longrun::store
+
+#endif  // LONGRUN_STORE_OPERATION_STORE_H_

@@ -1,0 +1,83 @@
+#include "libs/store/pg/listener.h"
+
+#include <algorithm>
+
+#include <pqxx/pqxx>
+
+#include "absl/time/clock.h"
+#include "libs/common/logging.h"
+#include "libs/store/pg/pool.h"
+
+namespace longrun::store::pg {
+namespace {
+
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection& c, const std::string& channel,
+           const std::function<void(const std::string&)>& fn)
+      : pqxx::notification_receiver(c, channel), fn_(fn) {}
+  void operator()(const std::string& payload, int) override {
+    if (fn_) fn_(payload);
+  }
+
+ private:
+  const std::function<void(const std::string&)>& fn_;
+};
+
+}  // namespace
+
+PgListener::PgListener(PgListenerConfig config) : config_(std::move(config)) {}
+
+PgListener::~PgListener() { Stop(); }
+
+void PgListener::Start() {
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void PgListener::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void PgListener::Loop() {
+  absl::Duration backoff = config_.min_backoff;
+  static log::RateLimiter limiter(absl::Seconds(10));
+  while (!stop_) {
+    try {
+      pqxx::connection c(WithConnectDefaults(config_.url, "longrun-listener"));
+      Receiver receiver(c, config_.channel, config_.on_notify);
+      c.get_notifs();  // issues LISTEN
+      backoff = config_.min_backoff;
+      LONGRUN_LOG(kDebug, "listener_connected", {{"channel", config_.channel}});
+      if (config_.on_connected) config_.on_connected();
+      while (!stop_) c.await_notification(0, 200000);
+    } catch (const std::exception& e) {
+      if (stop_) break;
+      if (limiter.Allow()) {
+        LONGRUN_LOG(kWarning, "listener_disconnected",
+                    {{"channel", config_.channel}, {"error", StatusFromException(e).message()},
+                     {"retry_in", backoff}});
+      }
+      const absl::Time until = absl::Now() + backoff;
+      while (!stop_ && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
+      backoff = std::min(backoff * 2, config_.max_backoff);
+    }
+  }
+}
+
+void PgJobNotifier::Start(std::function<void()> on_wake) {
+  listener_ = std::make_unique<PgListener>(PgListenerConfig{
+      .url = url_,
+      .channel = "longrun_jobs",
+      .on_notify = [on_wake](const std::string&) { on_wake(); },
+      .on_connected = on_wake,
+  });
+  listener_->Start();
+}
+
+void PgJobNotifier::Stop() {
+  if (listener_) listener_->Stop();
+}
+
+}  // namespace longrun::store::pg

@@ -1,0 +1,56 @@
+// PgListener: one dedicated connection that LISTENs on a channel and hands each payload to a
+// callback, reconnecting with backoff when the connection breaks. After every (re)connect it
+// calls on_connected, because notifications sent while disconnected are lost: callers re-read
+// what they care about.
+#ifndef LONGRUN_STORE_PG_LISTENER_H_
+#define LONGRUN_STORE_PG_LISTENER_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/time/time.h"
+#include "libs/store/operation_store.h"
+
+namespace longrun::store::pg {
+
+struct PgListenerConfig {
+  std::string url;
+  std::string channel;
+  std::function<void(const std::string& payload)> on_notify;
+  std::function<void()> on_connected;
+  absl::Duration min_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+};
+
+class PgListener {
+ public:
+  explicit PgListener(PgListenerConfig config);
+  ~PgListener();  // stops
+  void Start();
+  void Stop();
+
+ private:
+  void Loop();
+  PgListenerConfig config_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// JobNotifier over PgListener on channel "longrun_jobs".
+class PgJobNotifier final : public JobNotifier {
+ public:
+  explicit PgJobNotifier(std::string url) : url_(std::move(url)) {}
+  ~PgJobNotifier() override { Stop(); }
+  void Start(std::function<void()> on_wake) override;
+  void Stop() override;
+
+ private:
+  std::string url_;
+  std::unique_ptr<PgListener> listener_;
+};
+
+}  // namespace longrun::store::pg
+
+#endif  // LONGRUN_STORE_PG_LISTENER_H_

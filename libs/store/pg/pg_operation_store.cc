@@ -1,0 +1,219 @@
+#include "libs/store/pg/pg_operation_store.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+#include "libs/common/status_macros.h"
+#include "libs/core/ids.h"
+#include "libs/store/pg/pool.h"
+#include "libs/store/pg/queries.h"
+
+namespace longrun::store::pg {
+namespace {
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  // Struct always converts; a failure here would be a protobuf bug.
+  (void)google::protobuf::util::MessageToJsonString(m, &out);
+  return out;
+}
+
+google::protobuf::Struct StructFromJson(const std::string& json) {
+  google::protobuf::Struct s;
+  (void)google::protobuf::util::JsonStringToMessage(json, &s);
+  return s;
+}
+
+std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
+  google::protobuf::Struct s;
+  for (const auto& [k, v] : labels) (*s.mutable_fields())[k].set_string_value(v);
+  return ToJson(s);
+}
+
+std::optional<absl::Time> OptTime(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return absl::FromUnixMicros(f.as<int64_t>());
+}
+
+// Reads LONGRUN_OPERATION_COLUMNS; `fingerprint` receives the stored request fingerprint.
+core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nullptr) {
+  core::Operation op;
+  op.id = r[0].as<std::string>();
+  op.tenant = r[1].as<std::string>();
+  op.kind = r[2].as<std::string>();
+  op.queue = r[3].as<std::string>();
+  op.state = core::ParseState(r[4].as<std::string>()).value_or(core::State::kQueued);
+  op.priority = r[5].as<int32_t>();
+  op.attempt = r[6].as<int32_t>();
+  op.max_attempts = r[7].as<int32_t>();
+  if (!r[8].is_null()) op.timeout = absl::Microseconds(r[8].as<int64_t>());
+  op.progress_percent = r[9].as<int32_t>();
+  op.progress_message = r[10].as<std::string>();
+  op.request_id = r[11].as<std::string>();
+  for (const auto& [k, v] : StructFromJson(r[12].as<std::string>()).fields()) {
+    op.labels[k] = v.string_value();
+  }
+  op.create_time = absl::FromUnixMicros(r[13].as<int64_t>());
+  op.update_time = absl::FromUnixMicros(r[14].as<int64_t>());
+  op.run_at = absl::FromUnixMicros(r[15].as<int64_t>());
+  op.start_time = OptTime(r[16]);
+  op.end_time = OptTime(r[17]);
+  op.version = r[18].as<int64_t>();
+  if (!r[19].is_null()) op.response = StructFromJson(r[19].as<std::string>());
+  if (!r[20].is_null()) {
+    op.error = core::OperationError{r[20].as<int>(), r[21].is_null() ? "" : r[21].as<std::string>()};
+  }
+  if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
+  return op;
+}
+
+// A text[] literal; kinds are validated to [a-z0-9._-] but quote anyway.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back('"');
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+void PrepareAll(pqxx::connection& c) {
+  for (const auto& [name, sql] : kAllQueries) c.prepare(std::string(name), std::string(sql));
+}
+
+absl::Status Fenced(const pqxx::result& r, absl::string_view what, absl::string_view id,
+                    int32_t attempt) {
+  if (r.affected_rows() > 0) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat(what, " of operations/", id, " attempt ", attempt,
+                                         " ignored: the attempt is no longer current"));
+}
+
+}  // namespace
+
+PgOperationStore::PgOperationStore(const PgStoreConfig& config)
+    : pool_(std::make_unique<PgPool>(PgPoolConfig{
+          .url = WithConnectDefaults(config.url, config.application_name),
+          .size = config.pool_size,
+          .on_connect = PrepareAll})) {}
+
+PgOperationStore::~PgOperationStore() = default;
+
+absl::StatusOr<std::vector<ClaimedJob>> PgOperationStore::JobClaim(const JobClaimParams& p) {
+  std::vector<ClaimedJob> jobs;
+  if (p.limit <= 0 || p.kinds.empty()) return jobs;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec_prepared("JobClaim", TextArray(p.kinds), p.limit, p.worker_id,
+                                            absl::ToInt64Microseconds(p.lease));
+    jobs.reserve(r.size());
+    for (const auto& row : r) {
+      ClaimedJob j;
+      j.id = row[0].as<std::string>();
+      j.kind = row[1].as<std::string>();
+      j.attempt = row[2].as<int32_t>();
+      j.max_attempts = row[3].as<int32_t>();
+      if (!row[4].is_null()) j.timeout = absl::Microseconds(row[4].as<int64_t>());
+      j.input = StructFromJson(row[5].as<std::string>());
+      jobs.push_back(std::move(j));
+    }
+  }));
+  return jobs;
+}
+
+absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
+  absl::Status fenced;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r;
+    if (p.response.has_value()) {
+      r = tx.exec_prepared("JobCompleteSuccess", p.id, p.attempt, ToJson(*p.response));
+    } else {
+      const core::OperationError err = p.error.value_or(core::OperationError{2, "unknown error"});
+      std::optional<int64_t> retry_us;
+      if (p.retry_after.has_value()) retry_us = absl::ToInt64Microseconds(*p.retry_after);
+      r = tx.exec_prepared("JobCompleteFailure", p.id, p.attempt, err.code, err.message, retry_us);
+    }
+    fenced = Fenced(r, "completion", p.id, p.attempt);
+  }));
+  return fenced;
+}
+
+absl::Status PgOperationStore::JobProgress(const JobProgressParams& p) {
+  absl::Status fenced;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    fenced = Fenced(tx.exec_prepared("JobProgress", p.id, p.attempt, p.percent, p.message),
+                    "progress", p.id, p.attempt);
+  }));
+  return fenced;
+}
+
+absl::StatusOr<core::Operation> PgOperationStore::OperationGet(const OperationGetParams& p) {
+  std::optional<core::Operation> op;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
+    if (!r.empty()) op = ReadOperation(r[0]);
+  }));
+  if (!op.has_value()) {
+    return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
+  }
+  return *std::move(op);
+}
+
+absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
+    const OperationInsertParams& p) {
+  const core::SubmitSpec& s = p.spec;
+  std::optional<int64_t> timeout_us;
+  if (s.timeout.has_value()) timeout_us = absl::ToInt64Microseconds(*s.timeout);
+  std::optional<int64_t> schedule_us;
+  if (s.schedule_time.has_value()) schedule_us = absl::ToUnixMicros(*s.schedule_time);
+  std::optional<std::string> request_id;
+  std::optional<std::string> fingerprint;
+  if (!s.request_id.empty()) {
+    request_id = s.request_id;
+    fingerprint = p.fingerprint;
+  }
+  const std::string queue = s.queue.empty() ? std::string(core::kDefaultQueue) : s.queue;
+  const std::string labels = LabelsToJson(s.labels);
+  const std::string input = ToJson(s.input);
+
+  // Two rounds at most: the conflicting row may be deleted between our insert and read.
+  for (int round = 0; round < 2; ++round) {
+    std::optional<OperationInsertResult> result;
+    std::string existing_fingerprint;
+    LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+      pqxx::nontransaction tx(c);
+      pqxx::result r = tx.exec_prepared("OperationInsert", p.id, p.tenant, s.kind, queue,
+                                        s.priority, p.max_attempts, timeout_us, schedule_us,
+                                        request_id, fingerprint, labels, input);
+      if (!r.empty()) {
+        result = OperationInsertResult{ReadOperation(r[0]), true};
+        return;
+      }
+      // ON CONFLICT DO NOTHING waited for any concurrent insert of this key to commit, so a
+      // fresh statement sees the winner.
+      r = tx.exec_prepared("OperationGetByRequestId", p.tenant, s.request_id);
+      if (!r.empty()) result = OperationInsertResult{ReadOperation(r[0], &existing_fingerprint), false};
+    }));
+    if (!result.has_value()) continue;
+    if (!result->created && existing_fingerprint != p.fingerprint) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "request_id \"", s.request_id, "\" was already used for a different request, which "
+          "created ", core::OperationName(result->operation.id),
+          "; use a new request_id for a new request"));
+    }
+    return *std::move(result);
+  }
+  return absl::AbortedError("request_id conflict kept changing; retry the request");
+}
+
+}  // namespace longrun::store::pg

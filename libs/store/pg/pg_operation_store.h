@@ -1,0 +1,38 @@
+// PostgreSQL implementation of OperationStore.
+#ifndef LONGRUN_STORE_PG_PG_OPERATION_STORE_H_
+#define LONGRUN_STORE_PG_PG_OPERATION_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "libs/store/operation_store.h"
+
+namespace longrun::store::pg {
+
+class PgPool;
+
+struct PgStoreConfig {
+  std::string url;
+  int pool_size = 8;
+  std::string application_name = "longrun";
+};
+
+class PgOperationStore final : public OperationStore {
+ public:
+  explicit PgOperationStore(const PgStoreConfig& config);
+  ~PgOperationStore() override;
+
+  absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) override;
+  absl::Status JobComplete(const JobCompleteParams& params) override;
+  absl::Status JobProgress(const JobProgressParams& params) override;
+  absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) override;
+  absl::StatusOr<OperationInsertResult> OperationInsert(
+      const OperationInsertParams& params) override;
+
+ private:
+  std::unique_ptr<PgPool> pool_;
+};
+
+}  // namespace longrun::store::pg
+
+#endif  // LONGRUN_STORE_PG_PG_OPERATION_STORE_H_

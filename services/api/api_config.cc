@@ -1,0 +1,26 @@
+#include "services/api/api_config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace longrun::api {
+
+absl::Status ApiConfig::Validate() const {
+  if (database_url.empty()) {
+    return absl::InvalidArgumentError(
+        "--database-url is required (or set LONGRUN_DATABASE_URL), e.g. "
+        "postgresql://user@127.0.0.1:5432/longrun");
+  }
+  if (listen.empty() || listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("--listen \"", listen, "\" must be HOST:PORT"));
+  }
+  if (db_pool_size < 1 || db_pool_size > 512) {
+    return absl::InvalidArgumentError("--db-pool-size must be in 1..512");
+  }
+  if (max_pending < 1) return absl::InvalidArgumentError("--max-pending must be positive");
+  if (shutdown_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--shutdown-grace must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace longrun::api

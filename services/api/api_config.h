@@ -1,0 +1,28 @@
+// ApiConfig: everything longrun-api needs, filled from flags in main.cc and validated here.
+#ifndef LONGRUN_SERVICES_API_API_CONFIG_H_
+#define LONGRUN_SERVICES_API_API_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "libs/core/submit.h"
+
+namespace longrun::api {
+
+struct ApiConfig {
+  std::string listen = "0.0.0.0:50051";
+  std::string database_url;
+  int64_t db_pool_size = 8;        // connections, and executor threads using them
+  int64_t max_pending = 10000;     // queued RPCs before RESOURCE_EXHAUSTED
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  bool migrate_on_start = false;
+  core::SubmitLimits limits;
+
+  absl::Status Validate() const;
+};
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_API_CONFIG_H_

@@ -1,0 +1,136 @@
+// longrun-api: the stateless gRPC front end. Flags -> ApiConfig -> wiring -> run.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "absl/time/clock.h"
+#include "libs/common/flags.h"
+#include "libs/common/logging.h"
+#include "libs/concurrency/executor.h"
+#include "libs/store/pg/migrator.h"
+#include "libs/store/pg/pg_operation_store.h"
+#include "services/api/api_config.h"
+#include "services/api/google_operations_service.h"
+#include "services/api/operations_logic.h"
+#include "services/api/operations_service.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: longrun-api [flags]            serve the gRPC API\n"
+    "       longrun-api migrate [flags]    apply database migrations and exit\n"
+    "\n"
+    "Serves longrun.v1.Operations, google.longrunning.Operations, gRPC health and server\n"
+    "reflection. Database work runs on a pool of --db-pool-size threads and connections.";
+
+int Fail(const absl::Status& status) {
+  std::cerr << "longrun-api: " << status.message() << "\n";
+  return 2;
+}
+
+int RunMigrate(const std::string& url) {
+  auto result = longrun::store::pg::Migrate(url);
+  if (!result.ok()) return Fail(result.status());
+  std::cout << "schema at version " << result->current_version << " (" << result->applied
+            << " migration(s) applied)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using longrun::api::ApiConfig;
+  ApiConfig config;
+  int64_t max_input = config.limits.max_input_bytes;
+  int64_t default_attempts = config.limits.default_max_attempts;
+  longrun::FlagSet flags("longrun-api", kUsage);
+  flags.String("listen", &config.listen, "HOST:PORT to serve gRPC on (port 0 picks one)");
+  flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
+               "LONGRUN_DATABASE_URL");
+  flags.Int("db-pool-size", &config.db_pool_size, "database connections (and worker threads)");
+  flags.Int("max-pending", &config.max_pending,
+            "RPCs waiting for a database thread before new ones get RESOURCE_EXHAUSTED");
+  flags.Int("max-input-bytes", &max_input, "largest Submit input accepted (serialized bytes)");
+  flags.Int("default-max-attempts", &default_attempts,
+            "attempts for operations submitted without max_attempts");
+  flags.Duration("shutdown-grace", &config.shutdown_grace,
+                 "on SIGTERM/SIGINT, time allowed for in-flight RPCs before they are cancelled");
+  flags.Bool("migrate", &config.migrate_on_start, "apply migrations before serving");
+  auto args = flags.Parse(argc, argv);
+  if (!args.ok()) return Fail(args.status());
+  if (flags.help_requested()) return 0;
+  config.limits.max_input_bytes = max_input;
+  config.limits.default_max_attempts = static_cast<int32_t>(default_attempts);
+  if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
+
+  if (!args->empty()) {
+    if ((*args)[0] == "migrate" && args->size() == 1) return RunMigrate(config.database_url);
+    return Fail(absl::InvalidArgumentError("unexpected argument \"" + (*args)[0] +
+                                           "\"; see longrun-api --help"));
+  }
+  if (config.migrate_on_start) {
+    if (int rc = RunMigrate(config.database_url); rc != 0) return rc;
+  }
+  // A reachable database with an old schema is a deployment mistake: say so and stop. An
+  // unreachable one is an outage: serve UNAVAILABLE until it comes back.
+  if (auto version = longrun::store::pg::SchemaVersion(config.database_url); version.ok()) {
+    if (*version < longrun::store::pg::LatestSchemaVersion()) {
+      return Fail(absl::FailedPreconditionError(
+          "database schema is at version " + std::to_string(*version) + ", this binary needs " +
+          std::to_string(longrun::store::pg::LatestSchemaVersion()) +
+          ": run `longrun-api migrate --database-url=...` (or start with --migrate)"));
+    }
+  } else {
+    LONGRUN_LOG(kWarning, "database_unreachable_at_start",
+                {{"error", version.status().message()}});
+  }
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  longrun::store::pg::PgOperationStore store({.url = config.database_url,
+                                              .pool_size = static_cast<int>(config.db_pool_size),
+                                              .application_name = "longrun-api"});
+  longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
+                                          static_cast<size_t>(config.max_pending));
+  longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); });
+  longrun::api::OperationsService v1(logic, executor);
+  longrun::api::GoogleOperationsService google_lro(logic, executor);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &selected_port);
+  // Room above the input limit so an oversized input is refused by validation, naming the
+  // field, rather than by the transport.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::max<int64_t>(4 << 20, 2 * config.limits.max_input_bytes)));
+  builder.RegisterService(&v1);
+  builder.RegisterService(&google_lro);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port == 0) {
+    return Fail(absl::UnavailableError("cannot listen on " + config.listen));
+  }
+  const std::string host = config.listen.substr(0, config.listen.rfind(':'));
+  LONGRUN_LOG(kInfo, "serving", {{"address", host + ":" + std::to_string(selected_port)}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LONGRUN_LOG(kInfo, "shutting_down", {{"signal", sig}, {"grace", config.shutdown_grace}});
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMicroseconds(config.shutdown_grace));
+  executor.Shutdown();
+  LONGRUN_LOG(kInfo, "stopped", {});
+  return 0;
+}

@@ -1,0 +1,47 @@
+// Shared RPC bodies. Each runs its blocking work on the executor and finishes the reactor
+// from there, so gRPC callback threads never wait on the database. Both longrun.v1 and the
+// google.longrunning adapter call these, so the two services cannot drift apart.
+#ifndef LONGRUN_SERVICES_API_UNARY_H_
+#define LONGRUN_SERVICES_API_UNARY_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <utility>
+
+#include "google/longrunning/operations.pb.h"
+#include "libs/concurrency/executor.h"
+#include "libs/rpc/grpc_status.h"
+#include "services/api/operations_logic.h"
+
+namespace longrun::api {
+
+// fn: () -> absl::Status, run on `executor`; its result finishes the call.
+template <typename Fn>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx,
+                                   concurrency::Executor& executor, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const bool posted = executor.Post([reactor, fn = std::move(fn)]() mutable {
+    reactor->Finish(rpc::ToGrpcStatus(fn()));
+  });
+  if (!posted) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "server is overloaded or shutting down; retry with backoff"));
+  }
+  return reactor;
+}
+
+// Writes `op` into `response` and, while not done, the "retry-after" response header
+// (whole seconds, at least 1), as HTTP's Retry-After suggests when to ask again.
+void RespondWithOperation(grpc::CallbackServerContext* ctx, const core::Operation& op,
+                          absl::Time now, google::longrunning::Operation* response);
+
+// GetOperation, for either service.
+grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,
+                                             concurrency::Executor& executor,
+                                             OperationsLogic& logic, const std::string& name,
+                                             google::longrunning::Operation* response);
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_UNARY_H_

@@ -1,0 +1,24 @@
+#include "absl/strings/str_cat.h"
+#include "services/worker/handlers/demo.h"
+#include "services/worker/handlers/registry.h"
+
+namespace longrun::worker {
+
+void RegisterBuiltins(Registry& registry) {
+  registry.Register("demo.echo", DemoEcho);
+  registry.Register("demo.sleep", DemoSleep);
+  registry.Register("demo.sha256", DemoSha256);
+  registry.Register("demo.fail", DemoFail);
+}
+
+absl::StatusOr<double> NumberField(const google::protobuf::Struct& input, const std::string& field,
+                                   double default_value) {
+  auto it = input.fields().find(field);
+  if (it == input.fields().end() || it->second.has_null_value()) return default_value;
+  if (!it->second.has_number_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("input.", field, " must be a number"));
+  }
+  return it->second.number_value();
+}
+
+}  // namespace longrun::worker

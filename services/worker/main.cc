@@ -1,0 +1,106 @@
+// longrun-worker: claims and runs jobs. Flags -> WorkerConfig -> wiring -> run.
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "libs/common/flags.h"
+#include "libs/common/logging.h"
+#include "libs/store/pg/listener.h"
+#include "libs/store/pg/pg_operation_store.h"
+#include "services/worker/handlers/registry.h"
+#include "services/worker/worker.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: longrun-worker [flags]\n"
+    "\n"
+    "Claims queued operations of the kinds it has handlers for (FOR UPDATE SKIP LOCKED),\n"
+    "runs up to --concurrency at once and records progress and outcomes. SIGTERM/SIGINT\n"
+    "stop claiming and let running jobs finish within --shutdown-grace.";
+
+int Fail(const absl::Status& status) {
+  std::cerr << "longrun-worker: " << status.message() << "\n";
+  return 2;
+}
+
+std::string DefaultWorkerId() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  absl::BitGen gen;
+  return absl::StrCat(host, "-", getpid(), "-", absl::Hex(absl::Uniform<uint32_t>(gen), absl::kZeroPad8));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  longrun::worker::WorkerConfig config;
+  std::string kinds;
+  longrun::FlagSet flags("longrun-worker", kUsage);
+  flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
+               "LONGRUN_DATABASE_URL");
+  flags.Int("concurrency", &config.concurrency, "jobs run at once");
+  flags.String("kinds", &kinds, "comma-separated kinds to run (default: every built-in kind)");
+  flags.String("worker-id", &config.worker_id, "identity recorded on claimed jobs (default: host-pid-random)");
+  flags.Duration("poll-interval", &config.poll_interval,
+                 "how often to look for work when no notification arrives");
+  flags.Duration("lease-duration", &config.lease_duration, "lease taken on each claimed job");
+  flags.Duration("shutdown-grace", &config.shutdown_grace,
+                 "on SIGTERM/SIGINT, time running jobs get to finish");
+  flags.Duration("retry-base", &config.retry.base, "first retry backoff ceiling (full jitter)");
+  flags.Duration("retry-cap", &config.retry.cap, "largest retry backoff");
+  auto args = flags.Parse(argc, argv);
+  if (!args.ok()) return Fail(args.status());
+  if (flags.help_requested()) return 0;
+  if (!args->empty()) {
+    return Fail(absl::InvalidArgumentError("unexpected argument \"" + (*args)[0] + "\""));
+  }
+  if (config.worker_id.empty()) config.worker_id = DefaultWorkerId();
+
+  longrun::worker::Registry registry;
+  longrun::worker::RegisterBuiltins(registry);
+  if (!kinds.empty()) {
+    for (absl::string_view k : absl::StrSplit(kinds, ',', absl::SkipWhitespace())) {
+      if (registry.Find(std::string(k)) == nullptr) {
+        return Fail(absl::InvalidArgumentError(absl::StrCat(
+            "--kinds: no handler for \"", k, "\"; known: ", absl::StrJoin(registry.Kinds(), ","))));
+      }
+      config.kinds.emplace_back(k);
+    }
+  }
+  if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Runner threads use a connection only while writing progress or a result.
+  longrun::store::pg::PgOperationStore store(
+      {.url = config.database_url,
+       .pool_size = static_cast<int>(std::min<int64_t>(config.concurrency + 1, 16)),
+       .application_name = "longrun-worker"});
+  longrun::store::pg::PgJobNotifier notifier(config.database_url);
+  longrun::worker::Worker worker(config, store, notifier, registry);
+  worker.Start();
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LONGRUN_LOG(kInfo, "draining", {{"signal", sig}, {"grace", config.shutdown_grace}});
+  // A second signal exits at once.
+  std::thread([signals]() mutable {
+    int again = 0;
+    sigwait(&signals, &again);
+    LONGRUN_LOG(kWarning, "exiting_now", {{"signal", again}});
+    _exit(1);
+  }).detach();
+  const int left = worker.Drain();
+  LONGRUN_LOG(kInfo, "stopped", {{"claimed", worker.claimed()}, {"unfinished_at_grace", left}});
+  return 0;
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# A private PostgreSQL 15 cluster under a state directory, on loopback only.
+#
+#   tools/dev/pg.sh start DIR [PORT]   initdb if needed, start, create database "longrun";
+#                                      prints the connection URL. PORT default: first free
+#                                      port from 54320 (or the one DIR used before).
+#   tools/dev/pg.sh stop DIR [fast|immediate]
+#   tools/dev/pg.sh url DIR            prints the URL of a started cluster
+#   tools/dev/pg.sh status DIR
+#
+# PostgreSQL refuses to run as root, so when run as root the cluster belongs to the
+# "postgres" user. Durable settings (fsync and synchronous_commit on) as in production.
+set -euo pipefail
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,12p' "$0"; exit 2; }
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+data="$dir/data"
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/pg_ctl" ] || { echo "pg.sh: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+owner=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+url() { echo "postgresql://$owner@127.0.0.1:$(cat "$dir/port")/longrun"; }
+
+case "$cmd" in
+  start)
+    if [ ! -f "$data/PG_VERSION" ]; then
+      mkdir -p "$data"
+      # The cluster owner must reach the directory; the parent chain stays as it is.
+      [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir" && chmod 755 "$dir"
+      as_owner "$bin/initdb" -D "$data" -U "$owner" --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+        { cat "$dir/initdb.log" >&2; exit 1; }
+      cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$data'
+max_connections = 300
+shared_buffers = 256MB
+fsync = on
+synchronous_commit = on
+log_min_messages = warning
+log_min_error_statement = panic
+CONF
+    fi
+    if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then url; exit 0; fi
+    port=${3:-}
+    [ -z "$port" ] && [ -f "$dir/port" ] && port_free "$(cat "$dir/port")" && port=$(cat "$dir/port")
+    if [ -z "$port" ]; then
+      port=54320
+      while ! port_free "$port"; do port=$((port + 1)); done
+    fi
+    echo "$port" >"$dir/port"
+    as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 -o "-p $port" start >/dev/null ||
+      { tail -20 "$dir/postgres.log" >&2; exit 1; }
+    as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U "$owner" -d postgres -qAtc \
+      "SELECT 1 FROM pg_database WHERE datname = 'longrun'" | grep -q 1 ||
+      as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$owner" longrun
+    url
+    ;;
+  stop)
+    [ -f "$data/PG_VERSION" ] || exit 0
+    as_owner "$bin/pg_ctl" -D "$data" -m "${3:-fast}" -w stop >/dev/null 2>&1 || true
+    ;;
+  url) url ;;
+  status) as_owner "$bin/pg_ctl" -D "$data" status ;;
+  *) echo "pg.sh: unknown command $cmd" >&2; exit 2 ;;
+esac
