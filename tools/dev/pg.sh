@@ -27,7 +27,7 @@ owner=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-url() { echo "postgresql://$owner@127.0.0.1:$(cat "$dir/port")/longrun"; }
+url() { echo "postgresql://$owner@127.0.0.1:$(cat "$dir/port")/longrun" | tee "$dir/url"; }
 
 case "$cmd" in
   start)

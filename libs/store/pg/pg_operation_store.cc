@@ -52,7 +52,8 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   op.progress_percent = r[9].as<int32_t>();
   op.progress_message = r[10].as<std::string>();
   op.request_id = r[11].as<std::string>();
-  for (const auto& [k, v] : StructFromJson(r[12].as<std::string>()).fields()) {
+  const google::protobuf::Struct labels = StructFromJson(r[12].as<std::string>());
+  for (const auto& [k, v] : labels.fields()) {
     op.labels[k] = v.string_value();
   }
   op.create_time = absl::FromUnixMicros(r[13].as<int64_t>());

@@ -59,7 +59,7 @@ inline constexpr std::string_view kJobClaimSql =
 // Fenced by (id, attempt) and a live state: a stale attempt's write changes nothing.
 // $1 id, $2 attempt, $3 response json.
 inline constexpr std::string_view kJobCompleteSuccessSql =
-    "UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, "
+    "UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, progress_message = '', "
     "  end_time = now(), update_time = now(), lease_expires_at = NULL, "
     "  error_code = NULL, error_message = NULL, version = version + 1 "
     "WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING')";

@@ -1,0 +1,57 @@
+// PostgreSQL down: the api answers UNAVAILABLE, and recovers without a restart when the
+// database returns. Uses its own cluster so stopping it cannot disturb other tests.
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "libs/store/pg/migrator.h"
+#include "tests/support/stack.h"
+
+namespace longrun::testing {
+namespace {
+
+int PgCtl(const std::string& args) {
+  return std::system(absl::StrCat(LONGRUN_SOURCE_DIR, "/tools/dev/pg.sh ", args, " >/dev/null").c_str());
+}
+
+TEST(OutageE2E, DatabaseDownIsUnavailableThenRecoversWithoutRestart) {
+  const std::string dir = TestOutputDir("outage_pg");
+  ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+  setenv("LONGRUN_TEST_DATABASE_URL", ClusterUrlFromDir(dir).c_str(), 1);
+  {
+    TestDatabase db;
+    Stack stack(db, "outage");
+    stack.StartApi();
+    stack.StartWorker();
+    google::longrunning::Operation op;
+    ASSERT_TRUE(stack.Submit("demo.echo", "{}", &op).ok());
+
+    ASSERT_EQ(PgCtl(absl::StrCat("stop ", dir, " fast")), 0);
+    grpc::Status s = stack.Submit("demo.echo", "{}", &op);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    s = stack.Get(op.name(), &op);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+
+    const absl::Time restart = absl::Now();
+    ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+    // Recovery: a Submit succeeds again within seconds, and the worker finishes it.
+    absl::Time until = absl::Now() + absl::Seconds(20);
+    grpc::Status last;
+    while (absl::Now() < until) {
+      last = stack.Submit("demo.echo", R"({"after": "outage"})", &op);
+      if (last.ok()) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ASSERT_TRUE(last.ok()) << last.error_message();
+    std::cout << "api recovered " << absl::Now() - restart << " after the database restarted\n";
+    const auto done = stack.WaitDone(op.name(), absl::Seconds(30));
+    EXPECT_TRUE(done.done()) << "worker did not recover:\n" << stack.worker(0).Log();
+    EXPECT_TRUE(stack.api().Running());
+    EXPECT_TRUE(stack.worker(0).Running());
+  }
+  PgCtl(absl::StrCat("stop ", dir, " immediate"));
+}
+
+}  // namespace
+}  // namespace longrun::testing

@@ -1,0 +1,305 @@
+// PgOperationStore against a real PostgreSQL 15 (fresh migrated database per test).
+#include "libs/store/pg/pg_operation_store.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "libs/core/ids.h"
+#include "libs/core/submit.h"
+#include "libs/store/migrations.h"
+#include "libs/store/pg/migrator.h"
+#include "tests/support/test_pg.h"
+
+namespace longrun::store::pg {
+namespace {
+
+using longrun::testing::TestDatabase;
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  PgStoreTest() : store_({.url = db_.url(), .pool_size = 4}) {}
+
+  // Inserts an operation; returns its id.
+  std::string Insert(core::SubmitSpec spec, int max_attempts = 5) {
+    OperationInsertParams p;
+    p.id = core::NewOperationId(absl::Now());
+    p.spec = std::move(spec);
+    p.max_attempts = max_attempts;
+    if (!p.spec.request_id.empty()) p.fingerprint = core::SubmitFingerprint(p.spec, {});
+    auto r = store_.OperationInsert(p);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->operation.id : "";
+  }
+  std::string InsertKind(const std::string& kind, int priority = 0) {
+    core::SubmitSpec spec;
+    spec.kind = kind;
+    spec.priority = priority;
+    return Insert(spec);
+  }
+  std::vector<ClaimedJob> Claim(int limit, std::vector<std::string> kinds = {"k"}) {
+    auto jobs = store_.JobClaim({.worker_id = "w", .kinds = kinds, .limit = limit});
+    EXPECT_TRUE(jobs.ok()) << jobs.status();
+    return jobs.ok() ? *jobs : std::vector<ClaimedJob>{};
+  }
+  core::Operation Get(const std::string& id) {
+    auto op = store_.OperationGet({.id = id});
+    EXPECT_TRUE(op.ok()) << op.status();
+    return op.ok() ? *op : core::Operation{};
+  }
+
+  TestDatabase db_;
+  PgOperationStore store_;
+};
+
+TEST_F(PgStoreTest, MigrateIsIdempotentAndRecordsEveryVersion) {
+  auto again = Migrate(db_.url());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->applied, 0);
+  EXPECT_EQ(again->current_version, LatestSchemaVersion());
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM schema_migrations"),
+            std::to_string(EmbeddedMigrations().size()));
+  EXPECT_EQ(*SchemaVersion(db_.url()), LatestSchemaVersion());
+}
+
+TEST_F(PgStoreTest, ConcurrentMigrationsAreSerializedByTheAdvisoryLock) {
+  TestDatabase fresh;  // already migrated; drop the schema to migrate it again from 8 threads
+  fresh.Exec("DROP TABLE operations; DROP TABLE schema_migrations; DROP TYPE operation_state; "
+             "DROP FUNCTION longrun_notify_jobs; DROP FUNCTION longrun_notify_changes");
+  std::atomic<int> applied{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = Migrate(fresh.url());
+      if (!r.ok()) failed.fetch_add(1); else applied.fetch_add(r->applied);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(applied.load(), static_cast<int>(EmbeddedMigrations().size()));
+}
+
+TEST_F(PgStoreTest, InsertThenGetRoundTripsEveryField) {
+  core::SubmitSpec spec;
+  spec.kind = "demo.echo";
+  (*spec.input.mutable_fields())["x"].set_number_value(42);
+  spec.queue = "reports";
+  spec.priority = 7;
+  spec.timeout = absl::Seconds(90);
+  spec.schedule_time = absl::FromUnixSeconds(4102444800);  // 2100-01-01
+  spec.labels = {{"team", "billing"}, {"env", "prod \"quoted\""}};
+  const std::string id = Insert(spec, 3);
+  const core::Operation op = Get(id);
+  EXPECT_EQ(op.id, id);
+  EXPECT_EQ(op.kind, "demo.echo");
+  EXPECT_EQ(op.queue, "reports");
+  EXPECT_EQ(op.state, core::State::kQueued);
+  EXPECT_EQ(op.priority, 7);
+  EXPECT_EQ(op.max_attempts, 3);
+  EXPECT_EQ(op.attempt, 0);
+  EXPECT_EQ(op.timeout, absl::Seconds(90));
+  EXPECT_EQ(op.run_at, absl::FromUnixSeconds(4102444800));
+  EXPECT_EQ(op.labels, spec.labels);
+  EXPECT_EQ(op.version, 1);
+  EXPECT_FALSE(op.done());
+  EXPECT_LT(absl::Now() - op.create_time, absl::Minutes(1));
+}
+
+TEST_F(PgStoreTest, GetUnknownIsNotFound) {
+  auto op = store_.OperationGet({.id = core::NewOperationId(absl::Now())});
+  EXPECT_EQ(op.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(op.status().message().find("operations/"), std::string::npos);
+}
+
+TEST_F(PgStoreTest, SameRequestIdSameRequestReturnsTheSameOperation) {
+  core::SubmitSpec spec;
+  spec.kind = "k";
+  spec.request_id = "req-1";
+  const std::string first = Insert(spec);
+  OperationInsertParams p{.id = core::NewOperationId(absl::Now()), .spec = spec, .max_attempts = 5,
+                          .fingerprint = core::SubmitFingerprint(spec, {})};
+  auto again = store_.OperationInsert(p);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->operation.id, first);
+
+  spec.priority = 5;  // a different request with the same key
+  p.spec = spec;
+  p.fingerprint = core::SubmitFingerprint(spec, {});
+  auto conflict = store_.OperationInsert(p);
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(conflict.status().message().find(first), std::string::npos);
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations"), "1");
+}
+
+TEST_F(PgStoreTest, RacingIdenticalRequestsCreateOneOperation) {
+  core::SubmitSpec spec;
+  spec.kind = "k";
+  spec.request_id = "race";
+  const std::string fp = core::SubmitFingerprint(spec, {});
+  std::mutex mu;
+  std::set<std::string> ids;
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] {
+      PgOperationStore own({.url = db_.url(), .pool_size = 1});
+      auto r = own.OperationInsert({.id = core::NewOperationId(absl::Now()), .spec = spec,
+                                    .max_attempts = 5, .fingerprint = fp});
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (r->created) created.fetch_add(1);
+      std::lock_guard<std::mutex> lock(mu);
+      ids.insert(r->operation.id);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations"), "1");
+}
+
+TEST_F(PgStoreTest, ClaimHonoursKindsLimitPriorityAndSchedule) {
+  const std::string low = InsertKind("k", 0);
+  const std::string high = InsertKind("k", 10);
+  InsertKind("other", 100);
+  core::SubmitSpec later;
+  later.kind = "k";
+  later.priority = 1000;
+  later.schedule_time = absl::Now() + absl::Hours(1);
+  Insert(later);
+
+  auto first = Claim(1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].id, high);
+  EXPECT_EQ(first[0].attempt, 1);
+  auto rest = Claim(10);
+  ASSERT_EQ(rest.size(), 1u);  // "other" kind and the scheduled one stay queued
+  EXPECT_EQ(rest[0].id, low);
+  EXPECT_TRUE(Claim(10).empty());
+  EXPECT_EQ(Get(high).state, core::State::kRunning);
+}
+
+TEST_F(PgStoreTest, ConcurrentClaimersNeverShareAJob) {
+  constexpr int kJobs = 600;
+  db_.Exec(absl::StrCat(
+      "INSERT INTO operations (id, kind, max_attempts) "
+      "SELECT gen_random_uuid(), 'k', 5 FROM generate_series(1, ", kJobs, ")"));
+  std::mutex mu;
+  std::multiset<std::string> seen;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      PgOperationStore own({.url = db_.url(), .pool_size = 1});
+      for (;;) {
+        auto jobs = own.JobClaim({.worker_id = absl::StrCat("w", i), .kinds = {"k"}, .limit = 7});
+        ASSERT_TRUE(jobs.ok()) << jobs.status();
+        if (jobs->empty()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& j : *jobs) seen.insert(j.id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations WHERE attempt = 1 AND state = 'RUNNING'"),
+            std::to_string(kJobs));
+}
+
+TEST_F(PgStoreTest, CompletionIsFencedByAttemptAndTerminalStatesNeverChange) {
+  const std::string id = InsertKind("k");
+  auto jobs = Claim(1);
+  ASSERT_EQ(jobs.size(), 1u);
+  google::protobuf::Struct result;
+  (*result.mutable_fields())["ok"].set_bool_value(true);
+
+  // A write from a stale attempt changes nothing.
+  EXPECT_EQ(store_.JobComplete({.id = id, .attempt = 2, .response = result}).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store_.JobProgress({.id = id, .attempt = 2, .percent = 50}).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(Get(id).state, core::State::kRunning);
+
+  ASSERT_TRUE(store_.JobProgress({.id = id, .attempt = 1, .percent = 50, .message = "half"}).ok());
+  EXPECT_EQ(Get(id).progress_percent, 50);
+  ASSERT_TRUE(store_.JobComplete({.id = id, .attempt = 1, .response = result}).ok());
+  const core::Operation done = Get(id);
+  EXPECT_EQ(done.state, core::State::kSucceeded);
+  ASSERT_TRUE(done.response.has_value());
+  EXPECT_TRUE(done.response->fields().at("ok").bool_value());
+  EXPECT_TRUE(done.end_time.has_value());
+
+  // A second completion (a duplicate or a failure) cannot move a terminal operation.
+  EXPECT_EQ(store_.JobComplete({.id = id, .attempt = 1,
+                                .error = core::OperationError{13, "late"}}).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(Get(id).state, core::State::kSucceeded);
+  EXPECT_EQ(Get(id).version, done.version);
+}
+
+TEST_F(PgStoreTest, FailureRetriesUntilMaxAttemptsThenFails) {
+  core::SubmitSpec spec;
+  spec.kind = "k";
+  const std::string id = Insert(spec, 2);
+  auto jobs = Claim(1);
+  ASSERT_EQ(jobs.size(), 1u);
+  ASSERT_TRUE(store_.JobComplete({.id = id, .attempt = 1,
+                                  .error = core::OperationError{14, "try again"},
+                                  .retry_after = absl::ZeroDuration()}).ok());
+  core::Operation op = Get(id);
+  EXPECT_EQ(op.state, core::State::kRetryWait);
+  EXPECT_FALSE(op.done());
+
+  jobs = Claim(1);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].attempt, 2);
+  ASSERT_TRUE(store_.JobComplete({.id = id, .attempt = 2,
+                                  .error = core::OperationError{14, "still failing"}}).ok());
+  op = Get(id);
+  EXPECT_EQ(op.state, core::State::kFailed);
+  ASSERT_TRUE(op.error.has_value());
+  EXPECT_EQ(op.error->code, 14);
+  EXPECT_EQ(op.error->message, "still failing");
+  EXPECT_TRUE(Claim(1).empty());
+}
+
+TEST_F(PgStoreTest, RetryWaitIsNotClaimedBeforeItsBackoffEnds) {
+  const std::string id = InsertKind("k");
+  ASSERT_EQ(Claim(1).size(), 1u);
+  ASSERT_TRUE(store_.JobComplete({.id = id, .attempt = 1, .error = core::OperationError{14, "x"},
+                                  .retry_after = absl::Hours(1)}).ok());
+  EXPECT_TRUE(Claim(1).empty());
+}
+
+TEST_F(PgStoreTest, VisibleChangesNotifyWithTheOperationId) {
+  pqxx::connection listener(db_.url());
+  struct Receiver : pqxx::notification_receiver {
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string& payload, int) override { payloads.push_back(payload); }
+    std::vector<std::string> payloads;
+  } receiver(listener, "longrun_operations");
+  listener.get_notifs();
+
+  const std::string id = InsertKind("k");
+  ASSERT_EQ(Claim(1).size(), 1u);
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (receiver.payloads.empty() && absl::Now() < until) listener.await_notification(0, 100000);
+  ASSERT_FALSE(receiver.payloads.empty());
+  EXPECT_NE(receiver.payloads[0].find(id), std::string::npos);
+}
+
+TEST(PgStoreOutageTest, UnreachableDatabaseIsUnavailable) {
+  PgOperationStore store({.url = "postgresql://postgres@127.0.0.1:1/none", .pool_size = 1});
+  auto op = store.OperationGet({.id = core::NewOperationId(absl::Now())});
+  EXPECT_EQ(op.status().code(), absl::StatusCode::kUnavailable) << op.status();
+  auto jobs = store.JobClaim({.worker_id = "w", .kinds = {"k"}, .limit = 1});
+  EXPECT_EQ(jobs.status().code(), absl::StatusCode::kUnavailable) << jobs.status();
+}
+
+}  // namespace
+}  // namespace longrun::store::pg
