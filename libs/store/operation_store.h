@@ -93,6 +93,9 @@ class OperationStore {
   virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
 
   virtual absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) = 0;
+  // Reads many operations in one round trip (any tenant); ids not found are left out.
+  virtual absl::StatusOr<std::vector<core::Operation>> OperationGetMany(
+      const std::vector<std::string>& ids) = 0;
   // Inserts a new operation. With a request_id already used in the tenant: returns the
   // existing operation (created=false) when the fingerprint matches, else kAlreadyExists
   // naming it.

@@ -20,6 +20,13 @@ absl::Status ApiConfig::Validate() const {
   if (shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown-grace must not be negative");
   }
+  if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be positive");
+  if (watch_refresh < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--watch-refresh must be at least 100ms");
+  }
+  if (watch_outage_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--watch-outage-timeout must not be negative");
+  }
   return absl::OkStatus();
 }
 

@@ -18,6 +18,9 @@ struct ApiConfig {
   int64_t max_pending = 10000;     // queued RPCs before RESOURCE_EXHAUSTED
   absl::Duration shutdown_grace = absl::Seconds(10);
   bool migrate_on_start = false;
+  absl::Duration max_wait = absl::Seconds(60);          // WaitOperation cap
+  absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations
+  absl::Duration watch_outage_timeout = absl::Seconds(60);
   core::SubmitLimits limits;
 
   absl::Status Validate() const;

@@ -12,12 +12,14 @@
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
 #include "libs/concurrency/executor.h"
+#include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
 #include "libs/store/pg/pg_operation_store.h"
 #include "services/api/api_config.h"
 #include "services/api/google_operations_service.h"
 #include "services/api/operations_logic.h"
 #include "services/api/operations_service.h"
+#include "services/api/watch_hub.h"
 
 namespace {
 
@@ -44,6 +46,13 @@ int RunMigrate(const std::string& url) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals are taken by sigwait once serving; block them first so an early SIGTERM is
+  // not fatal, and before any thread starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   using longrun::api::ApiConfig;
   ApiConfig config;
   int64_t max_input = config.limits.max_input_bytes;
@@ -61,6 +70,13 @@ int main(int argc, char** argv) {
   flags.Duration("shutdown-grace", &config.shutdown_grace,
                  "on SIGTERM/SIGINT, time allowed for in-flight RPCs before they are cancelled");
   flags.Bool("migrate", &config.migrate_on_start, "apply migrations before serving");
+  flags.Duration("max-wait", &config.max_wait,
+                 "longest a WaitOperation blocks, whatever its timeout or deadline");
+  flags.Duration("watch-refresh", &config.watch_refresh,
+                 "how often watched operations are re-read even without notifications");
+  flags.Duration("watch-outage-timeout", &config.watch_outage_timeout,
+                 "end open watches with UNAVAILABLE after the database is unreachable this long "
+                 "(0: keep them open)");
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Fail(args.status());
   if (flags.help_requested()) return 0;
@@ -90,12 +106,6 @@ int main(int argc, char** argv) {
                 {{"error", version.status().message()}});
   }
 
-  // Signals are taken by sigwait below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   longrun::store::pg::PgOperationStore store({.url = config.database_url,
                                               .pool_size = static_cast<int>(config.db_pool_size),
@@ -103,8 +113,20 @@ int main(int argc, char** argv) {
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
   longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); });
-  longrun::api::OperationsService v1(logic, executor);
-  longrun::api::GoogleOperationsService google_lro(logic, executor);
+  longrun::api::WatchHub hub(store, {.refresh_interval = config.watch_refresh,
+                                     .outage_timeout = config.watch_outage_timeout});
+  hub.Start();
+  // The process's one LISTEN connection: change notifications feed the watch hub.
+  longrun::store::pg::PgListener listener({
+      .url = config.database_url,
+      .channel = "longrun_operations",
+      .on_notify = [&hub](const std::string& payload) { hub.OnNotify(payload); },
+      .on_connected = [&hub] { hub.OnListenerConnected(); },
+  });
+  listener.Start();
+  const longrun::api::ApiDeps deps{logic, executor, hub, config.max_wait};
+  longrun::api::OperationsService v1(deps);
+  longrun::api::GoogleOperationsService google_lro(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -128,9 +150,13 @@ int main(int argc, char** argv) {
   sigwait(&signals, &sig);
   LONGRUN_LOG(kInfo, "shutting_down", {{"signal", sig}, {"grace", config.shutdown_grace}});
   server->GetHealthCheckService()->SetServingStatus(false);
+  // Open watches and waits end with UNAVAILABLE so clients reconnect elsewhere; gRPC's
+  // Shutdown would otherwise wait on them.
+  hub.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(config.shutdown_grace));
   executor.Shutdown();
+  listener.Stop();
   LONGRUN_LOG(kInfo, "stopped", {});
   return 0;
 }

@@ -9,10 +9,10 @@ namespace longrun::api {
 grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext* ctx,
                                                     const longrun::v1::SubmitRequest* request,
                                                     google::longrunning::Operation* response) {
-  return RunUnary(ctx, executor_, [this, ctx, request, response]() -> absl::Status {
+  return RunUnary(ctx, deps_.executor, [this, ctx, request, response]() -> absl::Status {
     LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(*request));
-    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, logic_.Submit(spec));
-    RespondWithOperation(ctx, op, logic_.Now(), response);
+    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, deps_.logic.Submit(spec));
+    RespondWithOperation(ctx, op, deps_.logic.Now(), response);
     return absl::OkStatus();
   });
 }
@@ -20,7 +20,19 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* OperationsService::GetOperation(
     grpc::CallbackServerContext* ctx, const longrun::v1::GetOperationRequest* request,
     google::longrunning::Operation* response) {
-  return HandleGetOperation(ctx, executor_, logic_, request->name(), response);
+  return HandleGetOperation(ctx, deps_.executor, deps_.logic, request->name(), response);
+}
+
+grpc::ServerUnaryReactor* OperationsService::WaitOperation(
+    grpc::CallbackServerContext* ctx, const longrun::v1::WaitOperationRequest* request,
+    google::longrunning::Operation* response) {
+  return HandleWaitOperation(ctx, deps_, request->name(), request->has_timeout(),
+                             request->timeout(), response);
+}
+
+grpc::ServerWriteReactor<google::longrunning::Operation>* OperationsService::WatchOperation(
+    grpc::CallbackServerContext*, const longrun::v1::WatchOperationRequest* request) {
+  return new WatchReactor(deps_, request->name());
 }
 
 }  // namespace longrun::api

@@ -1,18 +1,16 @@
 // longrun.v1.Operations over the callback API. Each method validates what only the wire
-// can tell, then hands the work to OperationsLogic on the executor.
+// can tell, then hands the work to OperationsLogic on the executor (or to the watch hub).
 #ifndef LONGRUN_SERVICES_API_OPERATIONS_SERVICE_H_
 #define LONGRUN_SERVICES_API_OPERATIONS_SERVICE_H_
 
-#include "libs/concurrency/executor.h"
 #include "longrun/v1/operations.grpc.pb.h"
-#include "services/api/operations_logic.h"
+#include "services/api/watch_reactor.h"
 
 namespace longrun::api {
 
 class OperationsService final : public longrun::v1::Operations::CallbackService {
  public:
-  OperationsService(OperationsLogic& logic, concurrency::Executor& executor)
-      : logic_(logic), executor_(executor) {}
+  explicit OperationsService(ApiDeps deps) : deps_(deps) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx,
                                    const longrun::v1::SubmitRequest* request,
@@ -20,10 +18,15 @@ class OperationsService final : public longrun::v1::Operations::CallbackService 
   grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* ctx,
                                          const longrun::v1::GetOperationRequest* request,
                                          google::longrunning::Operation* response) override;
+  grpc::ServerUnaryReactor* WaitOperation(grpc::CallbackServerContext* ctx,
+                                          const longrun::v1::WaitOperationRequest* request,
+                                          google::longrunning::Operation* response) override;
+  grpc::ServerWriteReactor<google::longrunning::Operation>* WatchOperation(
+      grpc::CallbackServerContext* ctx,
+      const longrun::v1::WatchOperationRequest* request) override;
 
  private:
-  OperationsLogic& logic_;
-  concurrency::Executor& executor_;
+  ApiDeps deps_;
 };
 
 }  // namespace longrun::api

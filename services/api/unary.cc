@@ -30,4 +30,25 @@ grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,
   });
 }
 
+grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, const ApiDeps& deps,
+                                              const std::string& name, bool has_timeout,
+                                              const google::protobuf::Duration& timeout,
+                                              google::longrunning::Operation* response) {
+  std::optional<absl::Duration> wait;
+  if (has_timeout) {
+    auto d = rpc::FromProtoDuration(timeout, "timeout");
+    absl::Status error = d.status();
+    if (d.ok() && *d < absl::ZeroDuration()) {
+      error = absl::InvalidArgumentError("timeout: must not be negative");
+    }
+    if (!error.ok()) {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(rpc::ToGrpcStatus(error));
+      return reactor;
+    }
+    wait = *d;
+  }
+  return new WaitReactor(deps, ctx, name, wait, response);
+}
+
 }  // namespace longrun::api

@@ -13,6 +13,7 @@
 #include "libs/concurrency/executor.h"
 #include "libs/rpc/grpc_status.h"
 #include "services/api/operations_logic.h"
+#include "services/api/watch_reactor.h"
 
 namespace longrun::api {
 
@@ -35,6 +36,12 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx,
 // (whole seconds, at least 1), as HTTP's Retry-After suggests when to ask again.
 void RespondWithOperation(grpc::CallbackServerContext* ctx, const core::Operation& op,
                           absl::Time now, google::longrunning::Operation* response);
+
+// WaitOperation, for either service.
+grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, const ApiDeps& deps,
+                                              const std::string& name, bool has_timeout,
+                                              const google::protobuf::Duration& timeout,
+                                              google::longrunning::Operation* response);
 
 // GetOperation, for either service.
 grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,

@@ -39,6 +39,13 @@ std::string DefaultWorkerId() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals are taken by sigwait once serving; block them first so an early SIGTERM is
+  // not fatal, and before any thread starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   longrun::worker::WorkerConfig config;
   std::string kinds;
   longrun::FlagSet flags("longrun-worker", kUsage);
@@ -75,11 +82,6 @@ int main(int argc, char** argv) {
   }
   if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Runner threads use a connection only while writing progress or a result.
   longrun::store::pg::PgOperationStore store(

@@ -2,8 +2,8 @@
 # A private PostgreSQL 15 cluster under a state directory, on loopback only.
 #
 #   tools/dev/pg.sh start DIR [PORT]   initdb if needed, start, create database "longrun";
-#                                      prints the connection URL. PORT default: first free
-#                                      port from 54320 (or the one DIR used before).
+#                                      prints the connection URL. PORT default: a free port
+#                                      from 54320-56319 (or the one DIR used before).
 #   tools/dev/pg.sh stop DIR [fast|immediate]
 #   tools/dev/pg.sh url DIR            prints the URL of a started cluster
 #   tools/dev/pg.sh status DIR
@@ -51,13 +51,22 @@ CONF
     if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then url; exit 0; fi
     port=${3:-}
     [ -z "$port" ] && [ -f "$dir/port" ] && port_free "$(cat "$dir/port")" && port=$(cat "$dir/port")
-    if [ -z "$port" ]; then
-      port=54320
-      while ! port_free "$port"; do port=$((port + 1)); done
-    fi
-    echo "$port" >"$dir/port"
-    as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 -o "-p $port" start >/dev/null ||
-      { tail -20 "$dir/postgres.log" >&2; exit 1; }
+    # Several clusters may start at once (parallel tests): on a lost race for a port, try
+    # another one.
+    started=0
+    for attempt in 1 2 3 4 5; do
+      if [ -z "$port" ]; then
+        port=$((54320 + RANDOM % 2000))
+        while ! port_free "$port"; do port=$((port + 1)); done
+      fi
+      echo "$port" >"$dir/port"
+      if as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 -o "-p $port" start >/dev/null; then
+        started=1; break
+      fi
+      [ -n "${3:-}" ] && break
+      port=""
+    done
+    [ "$started" = 1 ] || { tail -20 "$dir/postgres.log" >&2; exit 1; }
     as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U "$owner" -d postgres -qAtc \
       "SELECT 1 FROM pg_database WHERE datname = 'longrun'" | grep -q 1 ||
       as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$owner" longrun

@@ -4,6 +4,9 @@
 //   longrunctl get NAME
 #include <grpcpp/grpcpp.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
 #include <string>
 
@@ -24,10 +27,19 @@ constexpr char kUsage[] =
     "              [--max-attempts=N] [--timeout=DURATION] [--wait]\n"
     "      Submit work; prints the operation as JSON. With --wait, polls as the server\n"
     "      suggests and prints the finished operation.\n"
+    "              [--watch]\n"
+    "      With --watch, streams progress like `watch`.\n"
     "  get NAME    Print an operation (NAME is operations/{uuid}) as JSON.\n"
+    "  wait NAME [--timeout=DURATION]\n"
+    "      Block until the operation is done or the timeout passes (server-capped);\n"
+    "      print its latest state.\n"
+    "  watch NAME  Stream the operation until done. On a terminal: a live progress line\n"
+    "      (state, percent, message, elapsed) and then the result; otherwise one JSON\n"
+    "      operation per line.\n"
     "\n"
-    "Exit status: 0 on success (for --wait: the operation succeeded), 1 if the operation\n"
-    "failed or was cancelled, 2 for usage errors, 3 for RPC errors.";
+    "Exit status: 0 on success (for --wait/--watch/wait/watch: the operation is done and\n"
+    "succeeded, or wait timed out), 1 if the operation failed or was cancelled, 2 for usage\n"
+    "errors, 3 for RPC errors.";
 
 int Usage(const std::string& msg) {
   std::cerr << "longrunctl: " << msg << "\nRun longrunctl --help for usage.\n";
@@ -74,6 +86,55 @@ int WaitAndPrint(longrun::v1::Operations::Stub& stub, google::longrunning::Opera
   return op.has_error() ? 1 : 0;
 }
 
+std::string Bar(int percent) {
+  constexpr int kWidth = 24;
+  const int filled = std::clamp(percent, 0, 100) * kWidth / 100;
+  return "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
+}
+
+// Streams WatchOperation; see the usage text for the two output styles.
+int Watch(longrun::v1::Operations::Stub& stub, const std::string& name) {
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  const absl::Time start = absl::Now();
+  longrun::v1::WatchOperationRequest req;
+  req.set_name(name);
+  for (int reconnects = 0;; ++reconnects) {
+    grpc::ClientContext ctx;
+    auto reader = stub.WatchOperation(&ctx, req);
+    google::longrunning::Operation op;
+    bool done = false;
+    while (reader->Read(&op)) {
+      if (!tty) {
+        Print(op);
+      } else {
+        longrun::v1::OperationMetadata md;
+        op.metadata().UnpackTo(&md);
+        const std::string state = longrun::v1::OperationMetadata::State_Name(md.state());
+        std::cout << "\r\x1b[2K" << state << " " << Bar(md.progress_percent()) << " "
+                  << md.progress_percent() << "% " << md.progress_message() << " ("
+                  << absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(100)))
+                  << ")" << std::flush;
+      }
+      done = op.done();
+    }
+    grpc::Status s = reader->Finish();
+    if (done) {
+      if (tty) {
+        std::cout << "\n";
+        Print(op);
+      }
+      return op.has_error() ? 1 : 0;
+    }
+    // The server asks clients to reconnect (shutdown, outage): do so a few times.
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE && reconnects < 10) {
+      absl::SleepFor(absl::Seconds(1));
+      continue;
+    }
+    if (tty) std::cout << "\n";
+    return RpcError(s);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +146,7 @@ int main(int argc, char** argv) {
   int64_t max_attempts = 0;
   absl::Duration timeout = absl::ZeroDuration();
   bool wait = false;
+  bool watch = false;
   longrun::FlagSet flags("longrunctl", kUsage);
   flags.String("server", &server, "longrun-api address", "LONGRUN_SERVER");
   flags.String("input", &input, "submit: job input as a JSON object");
@@ -92,8 +154,10 @@ int main(int argc, char** argv) {
   flags.String("queue", &queue, "submit: queue name");
   flags.Int("priority", &priority, "submit: higher runs first");
   flags.Int("max-attempts", &max_attempts, "submit: attempts before failing (0: server default)");
-  flags.Duration("timeout", &timeout, "submit: bound on each attempt (0: none)");
+  flags.Duration("timeout", &timeout,
+                 "submit: bound on each attempt (0: none); wait: how long to wait (0: server max)");
   flags.Bool("wait", &wait, "submit: wait until done, then print the final operation");
+  flags.Bool("watch", &watch, "submit: stream progress until done");
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Usage(std::string(args.status().message()));
   if (flags.help_requested()) return 0;
@@ -120,6 +184,7 @@ int main(int argc, char** argv) {
     google::longrunning::Operation op;
     grpc::Status s = stub->Submit(&ctx, req, &op);
     if (!s.ok()) return RpcError(s);
+    if (watch) return Watch(*stub, op.name());
     if (!wait) {
       Print(op);
       return 0;
@@ -137,6 +202,23 @@ int main(int argc, char** argv) {
     if (!s.ok()) return RpcError(s);
     Print(op);
     return 0;
+  }
+  if (cmd == "watch") {
+    if (args->size() != 2) return Usage("watch needs exactly one NAME");
+    return Watch(*stub, (*args)[1]);
+  }
+  if (cmd == "wait") {
+    if (args->size() != 2) return Usage("wait needs exactly one NAME");
+    longrun::v1::WaitOperationRequest req;
+    req.set_name((*args)[1]);
+    if (timeout > absl::ZeroDuration()) longrun::rpc::ToProto(timeout, req.mutable_timeout());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+    google::longrunning::Operation op;
+    grpc::Status s = stub->WaitOperation(&ctx, req, &op);
+    if (!s.ok()) return RpcError(s);
+    Print(op);
+    return op.has_error() ? 1 : 0;
   }
   return Usage("unknown command \"" + cmd + "\"");
 }

@@ -70,7 +70,7 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   return op;
 }
 
-// A text[] literal; kinds are validated to [a-z0-9._-] but quote anyway.
+// A text[] literal (also cast to uuid[]); elements are quoted and escaped.
 std::string TextArray(const std::vector<std::string>& items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {
@@ -168,6 +168,19 @@ absl::StatusOr<core::Operation> PgOperationStore::OperationGet(const OperationGe
     return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
   }
   return *std::move(op);
+}
+
+absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationGetMany(
+    const std::vector<std::string>& ids) {
+  std::vector<core::Operation> ops;
+  if (ids.empty()) return ops;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec_prepared("OperationGetMany", TextArray(ids));
+    ops.reserve(r.size());
+    for (const auto& row : r) ops.push_back(ReadOperation(row));
+  }));
+  return ops;
 }
 
 absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(

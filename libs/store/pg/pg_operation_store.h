@@ -26,6 +26,8 @@ class PgOperationStore final : public OperationStore {
   absl::Status JobComplete(const JobCompleteParams& params) override;
   absl::Status JobProgress(const JobProgressParams& params) override;
   absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) override;
+  absl::StatusOr<std::vector<core::Operation>> OperationGetMany(
+      const std::vector<std::string>& ids) override;
   absl::StatusOr<OperationInsertResult> OperationInsert(
       const OperationInsertParams& params) override;
 

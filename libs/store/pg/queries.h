@@ -26,6 +26,9 @@ namespace longrun::store::pg {
 inline constexpr std::string_view kOperationGetSql =
     "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE id = $1::uuid AND tenant = $2";
 
+inline constexpr std::string_view kOperationGetManySql =
+    "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE id = ANY($1::uuid[])";
+
 inline constexpr std::string_view kOperationGetByRequestIdSql =
     "SELECT " LONGRUN_OPERATION_COLUMNS
     " FROM operations WHERE tenant = $1 AND request_id = $2";
@@ -87,6 +90,7 @@ inline constexpr std::string_view kJobProgressSql =
 
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"OperationGet", kOperationGetSql},
+    {"OperationGetMany", kOperationGetManySql},
     {"OperationGetByRequestId", kOperationGetByRequestIdSql},
     {"OperationInsert", kOperationInsertSql},
     {"JobClaim", kJobClaimSql},

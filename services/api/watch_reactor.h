@@ -1,0 +1,114 @@
+// Reactors for WatchOperation (server stream) and WaitOperation (unary that completes
+// later), both subscribers of the WatchHub. No thread per call: the snapshot read runs on
+// the executor, updates arrive from the hub thread, timeouts fire from the hub's timer.
+//
+// WatchReactor follows gRPC's DefaultHealthCheckService::WatchReactor: one write in flight,
+// the newest state parked in a pending slot (a slow reader skips intermediate progress,
+// never the terminal message), versions only move forward, Finish exactly once.
+#ifndef LONGRUN_SERVICES_API_WATCH_REACTOR_H_
+#define LONGRUN_SERVICES_API_WATCH_REACTOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "google/longrunning/operations.pb.h"
+#include "libs/concurrency/executor.h"
+#include "services/api/operations_logic.h"
+#include "services/api/watch_hub.h"
+
+namespace longrun::api {
+
+// What both reactors need from the server.
+struct ApiDeps {
+  OperationsLogic& logic;
+  concurrency::Executor& executor;
+  WatchHub& hub;
+  absl::Duration max_wait = absl::Seconds(60);  // cap on a WaitOperation
+};
+
+// Shared machinery: reference counting (the reactor outlives both gRPC's OnDone and the
+// executor task that subscribes it) and the subscribe-then-snapshot start.
+class HubCallBase : public WatchHub::Subscriber {
+ protected:
+  explicit HubCallBase(ApiDeps deps) : deps_(deps) {}
+  ~HubCallBase() override = default;
+
+  // Parses `name`; on success subscribes on the executor and delivers the snapshot through
+  // Deliver(). Returns the parse error (the caller finishes the call with it).
+  absl::Status StartSubscription(const std::string& name, absl::Time deadline);
+  // Unsubscribes; call from OnDone before Unref().
+  void EndSubscription();
+  void Ref() { refs_.fetch_add(1); }
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  // Called with a newer state (snapshot or update).
+  virtual void Deliver(const core::Operation& op) = 0;
+  // Ends the call with an error unless already finished.
+  virtual void FinishWith(const absl::Status& status) = 0;
+  virtual bool Finished() = 0;
+
+  void OnOperation(const core::Operation& op) override { Deliver(op); }
+  void OnClosed(const absl::Status& status) override { FinishWith(status); }
+
+  ApiDeps deps_;
+  std::string id_;
+
+ private:
+  std::atomic<int> refs_{1};  // one for gRPC, released in OnDone
+};
+
+class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::Operation>,
+                           public HubCallBase {
+ public:
+  WatchReactor(ApiDeps deps, const std::string& name);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void Deliver(const core::Operation& op) override;
+  void FinishWith(const absl::Status& status) override;
+  bool Finished() override;
+  void WriteLocked(const core::Operation& op);
+
+  std::mutex mu_;
+  bool finished_ = false;
+  bool write_in_flight_ = false;
+  int64_t latest_version_ = 0;
+  std::optional<core::Operation> pending_;
+  google::longrunning::Operation current_;
+};
+
+class WaitReactor final : public grpc::ServerUnaryReactor, public HubCallBase {
+ public:
+  // `timeout`: the request's, if set.
+  WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const std::string& name,
+              std::optional<absl::Duration> timeout, google::longrunning::Operation* response);
+
+  void OnCancel() override;
+  void OnDone() override;
+  void OnDeadline() override;
+
+ private:
+  void Deliver(const core::Operation& op) override;
+  void FinishWith(const absl::Status& status) override;
+  bool Finished() override;
+  void RespondLocked(const core::Operation& op);
+
+  grpc::CallbackServerContext* ctx_;
+  google::longrunning::Operation* response_;
+  std::mutex mu_;
+  bool finished_ = false;
+  std::optional<core::Operation> latest_;
+};
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_WATCH_REACTOR_H_
