@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   longrun::store::pg::PgListener listener({
       .url = config.database_url,
       .channel = "longrun_operations",
+      .application_name = "longrun-api-listener",
       .on_notify = [&hub](const std::string& payload) { hub.OnNotify(payload); },
       .on_connected = [&hub] { hub.OnListenerConnected(); },
   });

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
       {.url = config.database_url,
        .pool_size = static_cast<int>(std::min<int64_t>(config.concurrency + 1, 16)),
        .application_name = "longrun-worker"});
-  longrun::store::pg::PgJobNotifier notifier(config.database_url);
+  longrun::store::pg::PgJobNotifier notifier(config.database_url, "longrun-worker-listener");
   longrun::worker::Worker worker(config, store, notifier, registry);
   worker.Start();
 

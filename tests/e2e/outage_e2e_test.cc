@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "libs/store/pg/migrator.h"
 #include "tests/support/stack.h"
+#include "tests/support/watcher.h"
 
 namespace longrun::testing {
 namespace {
@@ -49,6 +50,19 @@ TEST(OutageE2E, DatabaseDownIsUnavailableThenRecoversWithoutRestart) {
     EXPECT_TRUE(done.done()) << "worker did not recover:\n" << stack.worker(0).Log();
     EXPECT_TRUE(stack.api().Running());
     EXPECT_TRUE(stack.worker(0).Running());
+
+    // A watch open across a database restart still ends with the terminal message.
+    ASSERT_TRUE(stack.Submit("demo.sleep", R"({"seconds": 3, "steps": 3})", &op).ok());
+    Watcher watcher(stack.v1(), op.name());
+    absl::SleepFor(absl::Milliseconds(500));
+    ASSERT_EQ(PgCtl(absl::StrCat("stop ", dir, " fast")), 0);
+    absl::SleepFor(absl::Seconds(1));
+    ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+    ASSERT_TRUE(watcher.Await(absl::Seconds(40)));
+    EXPECT_TRUE(watcher.status().ok()) << watcher.status().error_message();
+    ASSERT_FALSE(watcher.messages().empty());
+    EXPECT_TRUE(watcher.messages().back().done());
+    EXPECT_EQ(Metadata(watcher.messages().back()).state(), longrun::v1::OperationMetadata::SUCCEEDED);
   }
   PgCtl(absl::StrCat("stop ", dir, " immediate"));
 }

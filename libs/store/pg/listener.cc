@@ -45,7 +45,7 @@ void PgListener::Loop() {
   static log::RateLimiter limiter(absl::Seconds(10));
   while (!stop_) {
     try {
-      pqxx::connection c(WithConnectDefaults(config_.url, "longrun-listener"));
+      pqxx::connection c(WithConnectDefaults(config_.url, config_.application_name));
       Receiver receiver(c, config_.channel, config_.on_notify);
       c.get_notifs();  // issues LISTEN
       backoff = config_.min_backoff;
@@ -70,6 +70,7 @@ void PgJobNotifier::Start(std::function<void()> on_wake) {
   listener_ = std::make_unique<PgListener>(PgListenerConfig{
       .url = url_,
       .channel = "longrun_jobs",
+      .application_name = application_name_,
       .on_notify = [on_wake](const std::string&) { on_wake(); },
       .on_connected = on_wake,
   });

@@ -18,6 +18,7 @@ namespace longrun::store::pg {
 struct PgListenerConfig {
   std::string url;
   std::string channel;
+  std::string application_name = "longrun-listener";  // visible in pg_stat_activity
   std::function<void(const std::string& payload)> on_notify;
   std::function<void()> on_connected;
   absl::Duration min_backoff = absl::Milliseconds(100);
@@ -41,13 +42,15 @@ class PgListener {
 // JobNotifier over PgListener on channel "longrun_jobs".
 class PgJobNotifier final : public JobNotifier {
  public:
-  explicit PgJobNotifier(std::string url) : url_(std::move(url)) {}
+  PgJobNotifier(std::string url, std::string application_name)
+      : url_(std::move(url)), application_name_(std::move(application_name)) {}
   ~PgJobNotifier() override { Stop(); }
   void Start(std::function<void()> on_wake) override;
   void Stop() override;
 
  private:
   std::string url_;
+  std::string application_name_;
   std::unique_ptr<PgListener> listener_;
 };
 
