@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
 #include "libs/concurrency/executor.h"
@@ -130,6 +131,8 @@ int main(int argc, char** argv) {
   longrun::api::GoogleOperationsService google_lro(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // Keep the health messages linked in, so reflection can describe grpc.health.v1.Health.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
