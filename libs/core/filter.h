@@ -87,8 +87,9 @@ absl::StatusOr<std::optional<FilterNode>> ParseFilter(absl::string_view filter);
 bool Matches(const FilterNode& filter, const Operation& op);
 
 // A canonical filter text for a parsed AST, e.g. `state = QUEUED AND (kind = "a" OR
-// labels.env:*)`: strings quoted, times in UTC, only the parentheses precedence needs.
-// ParseFilter(FormatFilter(f)) yields an equivalent AST. For logs and tests.
+// labels.env:*)`: strings quoted, times in UTC, every nested AND/OR group in parentheses.
+// ParseFilter(FormatFilter(f)) yields the same AST unless the extra parentheses or quotes
+// push it over kMaxFilterDepth or kMaxFilterBytes. For logs and tests.
 std::string FormatFilter(const FilterNode& filter);
 
 // "state", "kind", "queue", "labels", "create_time", "update_time".

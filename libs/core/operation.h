@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -41,6 +42,16 @@ struct OperationError {
   std::string message;
 };
 
+// One finished attempt: who ran it, when, and how it ended.
+struct AttemptRecord {
+  int32_t attempt = 0;
+  std::string worker_id;
+  std::optional<absl::Time> start_time;
+  absl::Time end_time = absl::InfinitePast();
+  std::string outcome;  // SUCCEEDED, FAILED, CANCELLED, LEASE_EXPIRED
+  std::optional<OperationError> error;
+};
+
 // What clients see about an operation (everything but its input).
 struct Operation {
   std::string id;  // UUID text, lower case
@@ -64,6 +75,7 @@ struct Operation {
   int64_t version = 0;
   std::optional<google::protobuf::Struct> response;  // set when SUCCEEDED
   std::optional<OperationError> error;                // set when FAILED or CANCELLED
+  std::vector<AttemptRecord> attempts;                 // finished attempts, oldest first
 
   bool done() const { return IsTerminal(state); }
 };

@@ -70,6 +70,18 @@ google::longrunning::Operation ToProto(const core::Operation& op, absl::Time now
   }
   md.set_version(op.version);
   if (op.timeout) ToProto(*op.timeout, md.mutable_timeout());
+  for (const core::AttemptRecord& a : op.attempts) {
+    longrun::v1::AttemptRecord* out_a = md.add_attempts();
+    out_a->set_attempt(a.attempt);
+    out_a->set_worker_id(a.worker_id);
+    if (a.start_time) ToProto(*a.start_time, out_a->mutable_start_time());
+    ToProto(a.end_time, out_a->mutable_end_time());
+    out_a->set_outcome(a.outcome);
+    if (a.error) {
+      out_a->mutable_error()->set_code(a.error->code);
+      out_a->mutable_error()->set_message(a.error->message);
+    }
+  }
   out.mutable_metadata()->PackFrom(md);
 
   if (op.done()) {

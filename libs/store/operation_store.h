@@ -29,9 +29,41 @@ namespace longrun::store {
 
 struct JobClaimParams {
   std::string worker_id;
-  std::vector<std::string> kinds;  // only these kinds; must not be empty
-  int32_t limit = 1;               // at most this many (the worker's free slots)
+  std::vector<std::string> kinds;   // only these kinds; must not be empty
+  std::vector<std::string> queues;  // only these queues; empty: every queue
+  int32_t limit = 1;                // at most this many (the worker's free slots)
   absl::Duration lease = absl::Seconds(30);
+};
+
+struct JobRef {
+  std::string id;
+  int32_t attempt = 0;
+};
+
+struct JobHeartbeatParams {
+  std::vector<JobRef> jobs;
+  absl::Duration lease = absl::Seconds(30);
+};
+
+// A job whose lease a heartbeat extended, and its state (RUNNING or CANCELLING).
+struct JobHeartbeatResult {
+  std::string id;
+  core::State state = core::State::kRunning;
+};
+
+struct JobRescueParams {
+  int32_t limit = 100;
+};
+
+struct JobFailUnstartedParams {
+  absl::Duration older_than = absl::Hours(24);
+  int32_t limit = 100;
+};
+
+struct OperationPruneParams {
+  core::State state = core::State::kSucceeded;  // a terminal state
+  absl::Duration older_than = absl::Hours(24 * 7);
+  int32_t limit = 500;
 };
 
 // A job a worker now owns for one attempt.
@@ -91,6 +123,18 @@ class OperationStore {
   virtual absl::Status JobComplete(const JobCompleteParams& params) = 0;
   // Records progress if (id, attempt) is still the running attempt; otherwise kAborted.
   virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
+  // Fails QUEUED jobs never started within params.older_than of their run_at (DEADLINE_EXCEEDED).
+  // Returns how many.
+  virtual absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) = 0;
+  // Extends leases of jobs still held at their attempt; returns those (with their state).
+  virtual absl::StatusOr<std::vector<JobHeartbeatResult>> JobHeartbeat(
+      const JobHeartbeatParams& params) = 0;
+  // Hands a running job back to the queue without burning the attempt; kAborted if the
+  // attempt is no longer current.
+  virtual absl::Status JobRelease(const JobRef& job) = 0;
+  // Moves up to params.limit jobs with expired leases back to the queue (or FAILED after
+  // max_attempts, CANCELLED if cancelling). Safe to run from any number of workers.
+  virtual absl::StatusOr<int> JobRescueStuck(const JobRescueParams& params) = 0;
 
   virtual absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) = 0;
   // Reads many operations in one round trip (any tenant); ids not found are left out.
@@ -101,6 +145,8 @@ class OperationStore {
   // naming it.
   virtual absl::StatusOr<OperationInsertResult> OperationInsert(
       const OperationInsertParams& params) = 0;
+  // Deletes one batch of finished operations past their TTL; returns how many.
+  virtual absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) = 0;
 };
 
 // Delivers hints that new jobs may be runnable. Implementations reconnect on their own;

@@ -21,8 +21,10 @@ constexpr char kUsage[] =
     "Usage: longrun-worker [flags]\n"
     "\n"
     "Claims queued operations of the kinds it has handlers for (FOR UPDATE SKIP LOCKED),\n"
-    "runs up to --concurrency at once and records progress and outcomes. SIGTERM/SIGINT\n"
-    "stop claiming and let running jobs finish within --shutdown-grace.";
+    "runs up to --concurrency at once and records progress and outcomes. Extends leases\n"
+    "while jobs run, rescues jobs of crashed workers, fails jobs nobody starts, prunes old\n"
+    "operations. SIGTERM/SIGINT stop claiming, let running jobs finish within\n"
+    "--shutdown-grace and hand the rest back to the queue; a second signal exits at once.";
 
 int Fail(const absl::Status& status) {
   std::cerr << "longrun-worker: " << status.message() << "\n";
@@ -53,12 +55,26 @@ int main(int argc, char** argv) {
                "LONGRUN_DATABASE_URL");
   flags.Int("concurrency", &config.concurrency, "jobs run at once");
   flags.String("kinds", &kinds, "comma-separated kinds to run (default: every built-in kind)");
+  std::string queues;
+  flags.String("queues", &queues, "comma-separated queues to claim from (default: every queue)");
   flags.String("worker-id", &config.worker_id, "identity recorded on claimed jobs (default: host-pid-random)");
   flags.Duration("poll-interval", &config.poll_interval,
                  "how often to look for work when no notification arrives");
   flags.Duration("lease-duration", &config.lease_duration, "lease taken on each claimed job");
   flags.Duration("shutdown-grace", &config.shutdown_grace,
                  "on SIGTERM/SIGINT, time running jobs get to finish");
+  flags.Duration("heartbeat-interval", &config.heartbeat_interval,
+                 "how often leases of running jobs are extended (default: lease-duration/3)");
+  flags.Duration("rescue-interval", &config.rescue_interval,
+                 "how often this worker looks for jobs whose lease expired (any worker may rescue)");
+  flags.Duration("schedule-to-start", &config.schedule_to_start,
+                 "fail jobs no worker started this long after their scheduled time (0: never)");
+  flags.Duration("prune-interval", &config.prune_interval, "how often finished operations are pruned");
+  flags.Duration("retain-succeeded", &config.retain_succeeded, "keep SUCCEEDED operations this long");
+  flags.Duration("retain-failed", &config.retain_failed, "keep FAILED operations this long");
+  flags.Duration("retain-cancelled", &config.retain_cancelled, "keep CANCELLED operations this long");
+  flags.Bool("test-disable-heartbeats", &config.disable_heartbeats_for_test,
+             "TESTS ONLY: never extend leases, so long jobs get rescued and re-run");
   flags.Duration("retry-base", &config.retry.base, "first retry backoff ceiling (full jitter)");
   flags.Duration("retry-cap", &config.retry.cap, "largest retry backoff");
   auto args = flags.Parse(argc, argv);
@@ -79,6 +95,9 @@ int main(int argc, char** argv) {
       }
       config.kinds.emplace_back(k);
     }
+  }
+  for (absl::string_view q : absl::StrSplit(queues, ',', absl::SkipWhitespace())) {
+    config.queues.emplace_back(q);
   }
   if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
 
@@ -102,7 +121,9 @@ int main(int argc, char** argv) {
     LONGRUN_LOG(kWarning, "exiting_now", {{"signal", again}});
     _exit(1);
   }).detach();
-  const int left = worker.Drain();
-  LONGRUN_LOG(kInfo, "stopped", {{"claimed", worker.claimed()}, {"unfinished_at_grace", left}});
-  return 0;
+  const int released = worker.Drain();
+  LONGRUN_LOG(kInfo, "stopped", {{"claimed", worker.claimed()}, {"handed_back", released}});
+  // Handlers that ignored the stop request may still be running; do not wait for them.
+  std::fflush(nullptr);
+  _exit(0);
 }

@@ -1,8 +1,13 @@
 // Worker: claims jobs of the kinds it has handlers for and runs them.
 //
-// Threads: one producer (claims batches no larger than the free slots, with FOR UPDATE SKIP
-// LOCKED; woken by NOTIFY, polling as a fallback), and `concurrency` runner threads, created
-// once. Every write about a job is fenced by (id, attempt) in the store.
+// Threads, all created at Start():
+//  - producer: claims batches no larger than the free slots (FOR UPDATE SKIP LOCKED), woken
+//    by NOTIFY, a slot freeing up, or the poll interval;
+//  - `concurrency` runner threads;
+//  - maintenance: heartbeats (one statement extends every lease this process holds), the
+//    rescuer (expired leases), the schedule-to-start check and retention.
+// Every write about a job is fenced by (id, attempt) in the store; a job handed back during
+// drain is additionally fenced in-process so its handler can never write after the release.
 #ifndef LONGRUN_SERVICES_WORKER_WORKER_H_
 #define LONGRUN_SERVICES_WORKER_WORKER_H_
 
@@ -28,18 +33,34 @@ class Worker {
   ~Worker();
 
   void Start();
-  // Stops claiming; waits up to shutdown_grace for running jobs, then asks the rest to stop
-  // and waits for them. Returns how many jobs were still running when the grace ran out.
+  // Stops claiming; lets running jobs finish within shutdown_grace, then hands the rest back
+  // to the queue (attempt not burned) and asks their handlers to stop. Returns how many
+  // were handed back. Handlers that ignore the stop request are not waited for beyond a
+  // short moment: the caller should exit the process.
   int Drain();
 
-  // Counters for logs and tests.
+  // Stops the handler of a running job because its cancellation was requested.
+  void CancelRunning(const std::string& id);
+
   int64_t claimed() const { return claimed_.load(); }
   int64_t completed() const { return completed_.load(); }
 
  private:
+  struct RunningJob {
+    int32_t attempt = 0;
+    std::shared_ptr<JobContext> ctx;
+    std::mutex write_mu;    // held while writing progress or the result
+    bool released = false;  // handed back during drain: never write again
+  };
+
   void ProducerLoop();
+  void MaintenanceLoop();
+  void Heartbeat();
+  void Rescue();
+  void Prune();
   void RunJob(store::ClaimedJob job);
-  void Complete(const store::ClaimedJob& job, const absl::StatusOr<google::protobuf::Struct>& result);
+  void Complete(const store::ClaimedJob& job, RunningJob& running,
+                const absl::StatusOr<google::protobuf::Struct>& result);
   void Wake();
 
   WorkerConfig config_;
@@ -54,8 +75,10 @@ class Worker {
   bool stopping_ = false;
   bool more_ = true;  // there may be runnable jobs: claim when slots are free
   int running_ = 0;
-  std::map<std::string, std::shared_ptr<JobContext>> contexts_;  // by operation id
+  std::map<std::string, std::shared_ptr<RunningJob>> jobs_;  // by operation id
   std::thread producer_;
+  std::thread maintenance_;
+  absl::Time last_heartbeat_ok_;
 
   std::atomic<int64_t> claimed_{0};
   std::atomic<int64_t> completed_{0};

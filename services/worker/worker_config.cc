@@ -18,6 +18,17 @@ absl::Status WorkerConfig::Validate() const {
   if (shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown-grace must not be negative");
   }
+  if (EffectiveHeartbeatInterval() >= lease_duration) {
+    return absl::InvalidArgumentError("--heartbeat-interval must be shorter than --lease-duration");
+  }
+  if (rescue_interval < absl::Milliseconds(100) || prune_interval < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--rescue-interval and --prune-interval must be at least 100ms");
+  }
+  if (schedule_to_start < absl::ZeroDuration() || retain_succeeded <= absl::ZeroDuration() ||
+      retain_failed <= absl::ZeroDuration() || retain_cancelled <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--schedule-to-start must not be negative and --retain-* must be positive");
+  }
   if (retry.base <= absl::ZeroDuration() || retry.cap < retry.base) {
     return absl::InvalidArgumentError("--retry-base must be positive and --retry-cap >= it");
   }

@@ -17,10 +17,24 @@ struct WorkerConfig {
   std::string worker_id;               // default: host-pid-random
   int64_t concurrency = 8;             // jobs run at once
   std::vector<std::string> kinds;      // empty: every registered kind
+  std::vector<std::string> queues;     // empty: every queue
   absl::Duration poll_interval = absl::Seconds(1);  // fallback when no NOTIFY arrives
   absl::Duration lease_duration = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(30);
+  absl::Duration heartbeat_interval = absl::ZeroDuration();  // zero: lease_duration / 3
+  absl::Duration rescue_interval = absl::Seconds(5);
+  absl::Duration schedule_to_start = absl::Hours(24);  // zero: never fail unstarted jobs
+  absl::Duration prune_interval = absl::Minutes(1);
+  absl::Duration retain_succeeded = absl::Hours(24 * 7);
+  absl::Duration retain_failed = absl::Hours(24 * 30);
+  absl::Duration retain_cancelled = absl::Hours(24 * 7);
   core::RetryPolicy retry;
+  // Test hook: never extend leases, so jobs outliving their lease are rescued and re-run.
+  bool disable_heartbeats_for_test = false;
+
+  absl::Duration EffectiveHeartbeatInterval() const {
+    return heartbeat_interval > absl::ZeroDuration() ? heartbeat_interval : lease_duration / 3;
+  }
 
   absl::Status Validate() const;
 };

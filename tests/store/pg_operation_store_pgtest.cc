@@ -69,8 +69,7 @@ TEST_F(PgStoreTest, MigrateIsIdempotentAndRecordsEveryVersion) {
 
 TEST_F(PgStoreTest, ConcurrentMigrationsAreSerializedByTheAdvisoryLock) {
   TestDatabase fresh;  // already migrated; drop the schema to migrate it again from 8 threads
-  fresh.Exec("DROP TABLE operations; DROP TABLE schema_migrations; DROP TYPE operation_state; "
-             "DROP FUNCTION longrun_notify_jobs; DROP FUNCTION longrun_notify_changes");
+  fresh.Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
   std::atomic<int> applied{0}, failed{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {

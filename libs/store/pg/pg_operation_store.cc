@@ -67,6 +67,26 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
     op.error = core::OperationError{r[20].as<int>(), r[21].is_null() ? "" : r[21].as<std::string>()};
   }
   if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
+  if (!r[23].is_null()) {
+    // [[attempt, worker, start_us, end_us, outcome, code, message], ...]
+    google::protobuf::Struct wrapper;
+    (void)google::protobuf::util::JsonStringToMessage(
+        absl::StrCat("{\"a\":", r[23].as<std::string>(), "}"), &wrapper);
+    for (const auto& v : wrapper.fields().at("a").list_value().values()) {
+      const auto& f = v.list_value().values();
+      if (f.size() != 7) continue;
+      core::AttemptRecord a;
+      a.attempt = static_cast<int32_t>(f[0].number_value());
+      a.worker_id = f[1].string_value();
+      if (f[2].has_number_value()) a.start_time = absl::FromUnixMicros(static_cast<int64_t>(f[2].number_value()));
+      a.end_time = absl::FromUnixMicros(static_cast<int64_t>(f[3].number_value()));
+      a.outcome = f[4].string_value();
+      if (f[5].has_number_value()) {
+        a.error = core::OperationError{static_cast<int>(f[5].number_value()), f[6].string_value()};
+      }
+      op.attempts.push_back(std::move(a));
+    }
+  }
   return op;
 }
 
@@ -112,8 +132,10 @@ absl::StatusOr<std::vector<ClaimedJob>> PgOperationStore::JobClaim(const JobClai
   if (p.limit <= 0 || p.kinds.empty()) return jobs;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
+    std::optional<std::string> queues;
+    if (!p.queues.empty()) queues = TextArray(p.queues);
     const pqxx::result r = tx.exec_prepared("JobClaim", TextArray(p.kinds), p.limit, p.worker_id,
-                                            absl::ToInt64Microseconds(p.lease));
+                                            absl::ToInt64Microseconds(p.lease), queues);
     jobs.reserve(r.size());
     for (const auto& row : r) {
       ClaimedJob j;
@@ -155,6 +177,70 @@ absl::Status PgOperationStore::JobProgress(const JobProgressParams& p) {
                     "progress", p.id, p.attempt);
   }));
   return fenced;
+}
+
+absl::StatusOr<int> PgOperationStore::JobFailUnstarted(const JobFailUnstartedParams& p) {
+  int n = 0;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    n = static_cast<int>(tx.exec_prepared("JobFailUnstarted", absl::ToInt64Microseconds(p.older_than),
+                                          p.limit, absl::FormatDuration(p.older_than))
+                             .affected_rows());
+  }));
+  return n;
+}
+
+absl::StatusOr<std::vector<JobHeartbeatResult>> PgOperationStore::JobHeartbeat(
+    const JobHeartbeatParams& p) {
+  std::vector<JobHeartbeatResult> held;
+  if (p.jobs.empty()) return held;
+  std::vector<std::string> ids;
+  std::string attempts = "{";
+  for (const JobRef& j : p.jobs) {
+    ids.push_back(j.id);
+    absl::StrAppend(&attempts, attempts.size() > 1 ? "," : "", j.attempt);
+  }
+  attempts += "}";
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec_prepared("JobHeartbeat", TextArray(ids), attempts,
+                                            absl::ToInt64Microseconds(p.lease));
+    for (const auto& row : r) {
+      held.push_back({row[0].as<std::string>(),
+                      core::ParseState(row[1].as<std::string>()).value_or(core::State::kRunning)});
+    }
+  }));
+  return held;
+}
+
+absl::Status PgOperationStore::JobRelease(const JobRef& job) {
+  absl::Status fenced;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    fenced = Fenced(tx.exec_prepared("JobRelease", job.id, job.attempt), "release", job.id,
+                    job.attempt);
+  }));
+  return fenced;
+}
+
+absl::StatusOr<int> PgOperationStore::JobRescueStuck(const JobRescueParams& p) {
+  int n = 0;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    n = tx.exec_prepared("JobRescueStuck", p.limit)[0][0].as<int>();
+  }));
+  return n;
+}
+
+absl::StatusOr<int> PgOperationStore::OperationPrune(const OperationPruneParams& p) {
+  int n = 0;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    n = static_cast<int>(tx.exec_prepared("OperationPrune", std::string(core::StateName(p.state)),
+                                          absl::ToInt64Microseconds(p.older_than), p.limit)
+                             .affected_rows());
+  }));
+  return n;
 }
 
 absl::StatusOr<core::Operation> PgOperationStore::OperationGet(const OperationGetParams& p) {

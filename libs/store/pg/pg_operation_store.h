@@ -25,11 +25,17 @@ class PgOperationStore final : public OperationStore {
   absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) override;
   absl::Status JobComplete(const JobCompleteParams& params) override;
   absl::Status JobProgress(const JobProgressParams& params) override;
+  absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) override;
+  absl::StatusOr<std::vector<JobHeartbeatResult>> JobHeartbeat(
+      const JobHeartbeatParams& params) override;
+  absl::Status JobRelease(const JobRef& job) override;
+  absl::StatusOr<int> JobRescueStuck(const JobRescueParams& params) override;
   absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) override;
   absl::StatusOr<std::vector<core::Operation>> OperationGetMany(
       const std::vector<std::string>& ids) override;
   absl::StatusOr<OperationInsertResult> OperationInsert(
       const OperationInsertParams& params) override;
+  absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) override;
 
  private:
   std::unique_ptr<PgPool> pool_;

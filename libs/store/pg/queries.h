@@ -18,7 +18,12 @@ namespace longrun::store::pg {
   "(extract(epoch from run_at) * 1000000)::int8, "                                     \
   "(extract(epoch from start_time) * 1000000)::int8, "                                 \
   "(extract(epoch from end_time) * 1000000)::int8, "                                   \
-  "version, response::text, error_code, error_message, request_fingerprint"
+  "version, response::text, error_code, error_message, request_fingerprint, "           \
+  "(SELECT json_agg(json_build_array(a.attempt, a.worker_id, "                            \
+  "   (extract(epoch from a.start_time) * 1000000)::int8, "                              \
+  "   (extract(epoch from a.end_time) * 1000000)::int8, a.outcome, a.error_code, "       \
+  "   a.error_message) ORDER BY a.attempt)::text "                                       \
+  "   FROM operation_attempts a WHERE a.operation_id = operations.id)"
 
 // Microseconds since the Unix epoch ($n::int8) as timestamptz.
 #define LONGRUN_MICROS_TO_TS(n) "(timestamptz 'epoch' + " n "::int8 * interval '1 microsecond')"
@@ -45,16 +50,19 @@ inline constexpr std::string_view kOperationInsertSql =
     "RETURNING " LONGRUN_OPERATION_COLUMNS;
 
 // One statement: lock up to $2 runnable rows nobody else holds, mark them running.
-// $1 kinds (text[]), $2 limit, $3 worker id, $4 lease in microseconds.
+// $1 kinds (text[]), $2 limit, $3 worker id, $4 lease in microseconds, $5 queues (text[],
+// NULL: every queue).
 inline constexpr std::string_view kJobClaimSql =
     "WITH claimable AS ("
     "  SELECT id FROM operations"
     "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($1::text[])"
+    "     AND ($5::text[] IS NULL OR queue = ANY($5::text[]))"
     "   ORDER BY priority DESC, run_at, id"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED) "
     "UPDATE operations o SET state = 'RUNNING', attempt = o.attempt + 1, worker_id = $3, "
     "  lease_expires_at = now() + $4::int8 * interval '1 microsecond', "
-    "  start_time = coalesce(o.start_time, now()), update_time = now(), "
+    "  start_time = coalesce(o.start_time, now()), attempt_start_time = now(), "
+    "  update_time = now(), "
     "  progress_percent = 0, progress_message = '', version = o.version + 1 "
     "FROM claimable WHERE o.id = claimable.id "
     "RETURNING o.id::text, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input::text";
@@ -62,25 +70,36 @@ inline constexpr std::string_view kJobClaimSql =
 // Fenced by (id, attempt) and a live state: a stale attempt's write changes nothing.
 // $1 id, $2 attempt, $3 response json.
 inline constexpr std::string_view kJobCompleteSuccessSql =
-    "UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, progress_message = '', "
-    "  end_time = now(), update_time = now(), lease_expires_at = NULL, "
-    "  error_code = NULL, error_message = NULL, version = version + 1 "
-    "WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING')";
+    "WITH done AS ("
+    "  UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, "
+    "    progress_message = '', end_time = now(), update_time = now(), lease_expires_at = NULL, "
+    "    error_code = NULL, error_message = NULL, version = version + 1 "
+    "  WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING') "
+    "  RETURNING id, attempt, worker_id, attempt_start_time) "
+    "INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
+    "SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done";
 
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure).
 // A job whose cancellation was requested ends CANCELLED whatever the handler returned.
 inline constexpr std::string_view kJobCompleteFailureSql =
-    "UPDATE operations SET "
-    "  state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED'::operation_state "
-    "               WHEN $5::int8 IS NOT NULL THEN 'RETRY_WAIT'::operation_state "
-    "               ELSE 'FAILED'::operation_state END, "
-    "  error_code = CASE WHEN state = 'CANCELLING' THEN 1 ELSE $3 END, "
-    "  error_message = CASE WHEN state = 'CANCELLING' THEN 'cancelled by request' ELSE $4 END, "
-    "  run_at = CASE WHEN state <> 'CANCELLING' AND $5::int8 IS NOT NULL "
-    "                THEN now() + $5::int8 * interval '1 microsecond' ELSE run_at END, "
-    "  end_time = CASE WHEN state = 'CANCELLING' OR $5::int8 IS NULL THEN now() END, "
-    "  update_time = now(), lease_expires_at = NULL, version = version + 1 "
-    "WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING')";
+    "WITH done AS ("
+    "  UPDATE operations SET "
+    "    state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED'::operation_state "
+    "                 WHEN $5::int8 IS NOT NULL THEN 'RETRY_WAIT'::operation_state "
+    "                 ELSE 'FAILED'::operation_state END, "
+    "    error_code = CASE WHEN state = 'CANCELLING' THEN 1 ELSE $3 END, "
+    "    error_message = CASE WHEN state = 'CANCELLING' THEN 'cancelled by request' ELSE $4 END, "
+    "    run_at = CASE WHEN state <> 'CANCELLING' AND $5::int8 IS NOT NULL "
+    "                  THEN now() + $5::int8 * interval '1 microsecond' ELSE run_at END, "
+    "    end_time = CASE WHEN state = 'CANCELLING' OR $5::int8 IS NULL THEN now() END, "
+    "    update_time = now(), lease_expires_at = NULL, version = version + 1 "
+    "  WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING') "
+    "  RETURNING id, attempt, worker_id, attempt_start_time, state, error_code, error_message) "
+    "INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome, "
+    "  error_code, error_message) "
+    "SELECT id, attempt, worker_id, attempt_start_time, "
+    "  CASE WHEN state = 'CANCELLED' THEN 'CANCELLED' ELSE 'FAILED' END, error_code, error_message "
+    "FROM done";
 
 // $1 id, $2 attempt, $3 percent, $4 message.
 inline constexpr std::string_view kJobProgressSql =
@@ -88,7 +107,86 @@ inline constexpr std::string_view kJobProgressSql =
     "  version = version + 1 "
     "WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING')";
 
+// Extends the leases of a worker's running jobs, fenced by attempt; returns the jobs still
+// held and their state (CANCELLING tells the worker to stop the handler).
+// $1 ids (uuid[]), $2 attempts (int[]), $3 lease micros.
+inline constexpr std::string_view kJobHeartbeatSql =
+    "UPDATE operations o SET lease_expires_at = now() + $3::int8 * interval '1 microsecond' "
+    "FROM unnest($1::uuid[], $2::int[]) AS h(id, attempt) "
+    "WHERE o.id = h.id AND o.attempt = h.attempt AND o.state IN ('RUNNING', 'CANCELLING') "
+    "RETURNING o.id::text, o.state::text";
+
+// A draining worker hands an unfinished job back: queued again at once, attempt not burned.
+// $1 id, $2 attempt.
+inline constexpr std::string_view kJobReleaseSql =
+    "UPDATE operations SET state = 'QUEUED', attempt = attempt - 1, run_at = now(), "
+    "  lease_expires_at = NULL, worker_id = NULL, progress_percent = 0, progress_message = '', "
+    "  start_time = CASE WHEN attempt = 1 THEN NULL ELSE start_time END, "
+    "  attempt_start_time = NULL, update_time = now(), version = version + 1 "
+    "WHERE id = $1::uuid AND attempt = $2 AND state = 'RUNNING'";
+
+// Jobs whose lease expired (worker crashed or stalled): back to the queue, or FAILED on the
+// last attempt, or CANCELLED if cancellation was requested. The UPDATE re-checks the lease
+// on the locked row, so a completion that committed first is never undone, and one that
+// comes later finds a new state and changes nothing. $1 batch size.
+inline constexpr std::string_view kJobRescueStuckSql =
+    "WITH stuck AS ("
+    "  SELECT id FROM operations "
+    "   WHERE state IN ('RUNNING', 'CANCELLING') AND lease_expires_at < now() "
+    "   ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED), "
+    "rescued AS ("
+    "  UPDATE operations o SET "
+    "    state = CASE WHEN o.state = 'CANCELLING' THEN 'CANCELLED'::operation_state "
+    "                 WHEN o.attempt >= o.max_attempts THEN 'FAILED'::operation_state "
+    "                 ELSE 'RETRY_WAIT'::operation_state END, "
+    "    error_code = CASE WHEN o.state = 'CANCELLING' THEN 1 ELSE 14 END, "
+    "    error_message = CASE WHEN o.state = 'CANCELLING' THEN 'cancelled by request' "
+    "      ELSE 'attempt ' || o.attempt || ' lost its worker ' || coalesce(o.worker_id, '?') || "
+    "           ' (lease expired; the worker crashed or stalled)' END, "
+    "    run_at = now(), "
+    "    end_time = CASE WHEN o.state = 'CANCELLING' OR o.attempt >= o.max_attempts "
+    "                    THEN now() END, "
+    "    lease_expires_at = NULL, update_time = now(), version = o.version + 1 "
+    "  FROM stuck WHERE o.id = stuck.id AND o.state IN ('RUNNING', 'CANCELLING') "
+    "    AND o.lease_expires_at < now() "
+    "  RETURNING o.id, o.attempt, o.worker_id, o.attempt_start_time, o.error_code, "
+    "    o.error_message), "
+    "recorded AS ("
+    "  INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome, "
+    "    error_code, error_message) "
+    "  SELECT id, attempt, worker_id, attempt_start_time, 'LEASE_EXPIRED', error_code, "
+    "    error_message FROM rescued "
+    "  ON CONFLICT DO NOTHING) "
+    "SELECT count(*) FROM rescued";
+
+// Jobs nobody started within the schedule-to-start limit (e.g. a kind no worker serves).
+// $1 limit micros, $2 batch size, $3 limit as text for the message.
+inline constexpr std::string_view kJobFailUnstartedSql =
+    "WITH late AS ("
+    "  SELECT id FROM operations "
+    "   WHERE state = 'QUEUED' AND attempt = 0 "
+    "     AND run_at < now() - $1::int8 * interval '1 microsecond' "
+    "   LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "UPDATE operations o SET state = 'FAILED', error_code = 4, "
+    "  error_message = 'not started within ' || $3 || ' of its scheduled time: no worker "
+    "claimed kind \"' || o.kind || '\" on queue \"' || o.queue || '\"', "
+    "  end_time = now(), update_time = now(), version = o.version + 1 "
+    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0";
+
+// Retention: deletes one small batch of finished operations of one state older than the
+// TTL (attempt rows go with them). $1 state, $2 ttl micros, $3 batch size.
+inline constexpr std::string_view kOperationPruneSql =
+    "DELETE FROM operations WHERE id IN ("
+    "  SELECT id FROM operations "
+    "   WHERE state = $1::operation_state AND end_time < now() - $2::int8 * interval '1 microsecond' "
+    "   LIMIT $3 FOR UPDATE SKIP LOCKED)";
+
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
+    {"JobHeartbeat", kJobHeartbeatSql},
+    {"JobRelease", kJobReleaseSql},
+    {"JobRescueStuck", kJobRescueStuckSql},
+    {"JobFailUnstarted", kJobFailUnstartedSql},
+    {"OperationPrune", kOperationPruneSql},
     {"OperationGet", kOperationGetSql},
     {"OperationGetMany", kOperationGetManySql},
     {"OperationGetByRequestId", kOperationGetByRequestIdSql},
