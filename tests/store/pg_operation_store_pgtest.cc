@@ -2,6 +2,7 @@
 #include "libs/store/pg/pg_operation_store.h"
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -290,6 +291,175 @@ TEST_F(PgStoreTest, VisibleChangesNotifyWithTheOperationId) {
   while (receiver.payloads.empty() && absl::Now() < until) listener.await_notification(0, 100000);
   ASSERT_FALSE(receiver.payloads.empty());
   EXPECT_NE(receiver.payloads[0].find(id), std::string::npos);
+}
+
+TEST_F(PgStoreTest, HeartbeatExtendsOnlyCurrentAttemptsAndReportsCancelling) {
+  const std::string a = InsertKind("k");
+  const std::string b = InsertKind("k");
+  ASSERT_EQ(Claim(2).size(), 2u);
+  db_.Exec("UPDATE operations SET state = 'CANCELLING' WHERE id = '" + b + "'");
+  auto held = store_.JobHeartbeat({.jobs = {{a, 1}, {b, 1}, {a, 2}}, .lease = absl::Minutes(5)});
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_EQ(held->size(), 2u);
+  std::map<std::string, core::State> states;
+  for (const auto& h : *held) states[h.id] = h.state;
+  EXPECT_EQ(states[a], core::State::kRunning);
+  EXPECT_EQ(states[b], core::State::kCancelling);
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations WHERE lease_expires_at > now() + "
+                           "interval '4 minutes'"), "2");
+  // A heartbeat is not a visible change.
+  EXPECT_EQ(Get(a).version, 2);
+}
+
+TEST_F(PgStoreTest, RescueRequeuesExpiredLeasesFailsOnLastAttemptAndRecordsIt) {
+  core::SubmitSpec spec;
+  spec.kind = "k";
+  const std::string again = Insert(spec, 3);
+  const std::string last = Insert(spec, 1);
+  auto jobs = store_.JobClaim({.worker_id = "crashed", .kinds = {"k"}, .limit = 2,
+                               .lease = absl::Microseconds(1)});
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 2u);
+  absl::SleepFor(absl::Milliseconds(5));
+  auto n = store_.JobRescueStuck({.limit = 10});
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(Get(again).state, core::State::kRetryWait);
+  const core::Operation failed = Get(last);
+  EXPECT_EQ(failed.state, core::State::kFailed);
+  ASSERT_TRUE(failed.error.has_value());
+  EXPECT_EQ(failed.error->code, 14);
+  EXPECT_NE(failed.error->message.find("crashed"), std::string::npos) << failed.error->message;
+  ASSERT_EQ(failed.attempts.size(), 1u);
+  EXPECT_EQ(failed.attempts[0].outcome, "LEASE_EXPIRED");
+  EXPECT_EQ(failed.attempts[0].worker_id, "crashed");
+  // The re-queued job runs again as attempt 2.
+  auto retry = Claim(1);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].id, again);
+  EXPECT_EQ(retry[0].attempt, 2);
+  // A live lease is never rescued.
+  EXPECT_EQ(*store_.JobRescueStuck({.limit = 10}), 0);
+}
+
+// The rescuer racing a completion (river#1302): whichever commits first wins, and a
+// completed job is never moved back.
+TEST_F(PgStoreTest, RescuerRacingCompletionNeverMovesACompletedJobBack) {
+  constexpr int kRounds = 150;
+  PgOperationStore rescuer_store({.url = db_.url(), .pool_size = 1});
+  int completed_first = 0, rescued_first = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string id = InsertKind("k");
+    auto jobs = store_.JobClaim({.worker_id = "w", .kinds = {"k"}, .limit = 1,
+                                 .lease = absl::Microseconds(1)});
+    ASSERT_TRUE(jobs.ok());
+    ASSERT_EQ(jobs->size(), 1u);
+    google::protobuf::Struct result;
+    absl::Status completion;
+    std::thread rescue([&] { (void)rescuer_store.JobRescueStuck({.limit = 10}); });
+    completion = store_.JobComplete({.id = id, .attempt = 1, .response = result});
+    rescue.join();
+    const core::Operation op = Get(id);
+    if (completion.ok()) {
+      ++completed_first;
+      EXPECT_EQ(op.state, core::State::kSucceeded) << "round " << i;
+    } else {
+      ++rescued_first;
+      EXPECT_EQ(completion.code(), absl::StatusCode::kAborted);
+      EXPECT_EQ(op.state, core::State::kRetryWait) << "round " << i;
+    }
+    // Whatever happened, one more rescue pass changes nothing.
+    EXPECT_EQ(*store_.JobRescueStuck({.limit = 10}), 0);
+    EXPECT_EQ(Get(id).version, op.version);
+    db_.Exec("DELETE FROM operations WHERE id = '" + id + "'");
+  }
+  std::cout << "completion first " << completed_first << ", rescue first " << rescued_first << "\n";
+}
+
+TEST_F(PgStoreTest, ReleaseHandsTheJobBackWithoutBurningTheAttempt) {
+  const std::string id = InsertKind("k");
+  ASSERT_EQ(Claim(1).size(), 1u);
+  ASSERT_TRUE(store_.JobRelease({id, 1}).ok());
+  core::Operation op = Get(id);
+  EXPECT_EQ(op.state, core::State::kQueued);
+  EXPECT_EQ(op.attempt, 0);
+  EXPECT_TRUE(op.attempts.empty());
+  EXPECT_EQ(store_.JobRelease({id, 1}).code(), absl::StatusCode::kAborted);
+  auto jobs = Claim(1);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].attempt, 1);
+}
+
+TEST_F(PgStoreTest, AttemptHistoryRecordsEveryFinishedAttempt) {
+  core::SubmitSpec spec;
+  spec.kind = "k";
+  const std::string id = Insert(spec, 3);
+  ASSERT_EQ(Claim(1).size(), 1u);
+  ASSERT_TRUE(store_.JobComplete({.id = id, .attempt = 1, .error = core::OperationError{14, "boom"},
+                                  .retry_after = absl::ZeroDuration()}).ok());
+  ASSERT_EQ(Claim(1).size(), 1u);
+  google::protobuf::Struct result;
+  ASSERT_TRUE(store_.JobComplete({.id = id, .attempt = 2, .response = result}).ok());
+  const core::Operation op = Get(id);
+  ASSERT_EQ(op.attempts.size(), 2u);
+  EXPECT_EQ(op.attempts[0].attempt, 1);
+  EXPECT_EQ(op.attempts[0].outcome, "FAILED");
+  ASSERT_TRUE(op.attempts[0].error.has_value());
+  EXPECT_EQ(op.attempts[0].error->message, "boom");
+  EXPECT_EQ(op.attempts[0].worker_id, "w");
+  EXPECT_TRUE(op.attempts[0].start_time.has_value());
+  EXPECT_EQ(op.attempts[1].outcome, "SUCCEEDED");
+  EXPECT_FALSE(op.attempts[1].error.has_value());
+}
+
+TEST_F(PgStoreTest, UnstartedJobsFailAfterTheScheduleToStartLimit) {
+  const std::string id = InsertKind("nobody-serves-this");
+  db_.Exec("UPDATE operations SET run_at = now() - interval '2 hours' WHERE id = '" + id + "'");
+  const std::string fresh = InsertKind("nobody-serves-this");
+  auto n = store_.JobFailUnstarted({.older_than = absl::Hours(1), .limit = 10});
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  const core::Operation op = Get(id);
+  EXPECT_EQ(op.state, core::State::kFailed);
+  EXPECT_EQ(op.error->code, 4);
+  EXPECT_NE(op.error->message.find("nobody-serves-this"), std::string::npos) << op.error->message;
+  EXPECT_EQ(Get(fresh).state, core::State::kQueued);
+}
+
+TEST_F(PgStoreTest, PruneDeletesOnlyOldFinishedOperationsOfThatState) {
+  db_.Exec("INSERT INTO operations (id, kind, max_attempts, state, end_time) "
+           "SELECT gen_random_uuid(), 'k', 1, 'SUCCEEDED', now() - interval '10 days' "
+           "FROM generate_series(1, 1200)");
+  db_.Exec("INSERT INTO operations (id, kind, max_attempts, state, end_time) VALUES "
+           "(gen_random_uuid(), 'k', 1, 'SUCCEEDED', now()), "
+           "(gen_random_uuid(), 'k', 1, 'FAILED', now() - interval '10 days')");
+  const std::string live = InsertKind("k");
+  int total = 0;
+  for (;;) {
+    auto n = store_.OperationPrune({.state = core::State::kSucceeded,
+                                    .older_than = absl::Hours(24 * 7), .limit = 500});
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_LE(*n, 500);
+    total += *n;
+    if (*n < 500) break;
+  }
+  EXPECT_EQ(total, 1200);
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations"), "3");
+  EXPECT_EQ(Get(live).state, core::State::kQueued);
+}
+
+TEST_F(PgStoreTest, ClaimHonoursQueues) {
+  core::SubmitSpec a;
+  a.kind = "k";
+  a.queue = "alpha";
+  core::SubmitSpec b = a;
+  b.queue = "beta";
+  const std::string in_alpha = Insert(a);
+  Insert(b);
+  auto jobs = store_.JobClaim({.worker_id = "w", .kinds = {"k"}, .queues = {"alpha"}, .limit = 10});
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].id, in_alpha);
 }
 
 TEST(PgStoreOutageTest, UnreachableDatabaseIsUnavailable) {

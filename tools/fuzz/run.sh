@@ -18,7 +18,7 @@ build="$root/build-fuzz"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$root/tools/fuzz" -B "$build" \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLONGRUN_BUILD_TESTS=OFF -DLONGRUN_BUILD_FUZZERS=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >/dev/null
 fi
 cmake --build "$build" -j2 --target filter_fuzzer page_token_fuzzer
