@@ -113,8 +113,9 @@ absl::StatusOr<PageCursor> DecodePageToken(absl::string_view token, absl::string
     return Invalid("was not issued by this service or was modified");
   }
   if (static_cast<unsigned char>(raw[0]) != kVersion) {
-    return Invalid(absl::StrCat("has unsupported version ", static_cast<int>(static_cast<unsigned char>(raw[0])),
-                                "; start again without page_token"));
+    const int version = static_cast<unsigned char>(raw[0]);
+    return Invalid(
+        absl::StrCat("has unsupported version ", version, "; start again without page_token"));
   }
   const absl::string_view payload = absl::string_view(raw).substr(0, kPayloadBytes);
   const std::string expected_mac = Mac(payload, secret);
