@@ -1,6 +1,9 @@
 // PostgreSQL down: the api answers UNAVAILABLE, and recovers without a restart when the
 // database returns. Uses its own cluster so stopping it cannot disturb other tests.
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -63,6 +66,67 @@ TEST(OutageE2E, DatabaseDownIsUnavailableThenRecoversWithoutRestart) {
     ASSERT_FALSE(watcher.messages().empty());
     EXPECT_TRUE(watcher.messages().back().done());
     EXPECT_EQ(Metadata(watcher.messages().back()).state(), longrun::v1::OperationMetadata::SUCCEEDED);
+  }
+  PgCtl(absl::StrCat("stop ", dir, " immediate"));
+}
+
+// Restarts PostgreSQL (fast, then immediate) while clients keep submitting: every Submit the
+// api acknowledged is in the database and finishes; the api answers UNAVAILABLE meanwhile.
+TEST(OutageE2E, RestartsMidRunLoseNoAcknowledgedSubmit) {
+  const std::string dir = TestOutputDir("outage_restart_pg");
+  ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+  setenv("LONGRUN_TEST_DATABASE_URL", ClusterUrlFromDir(dir).c_str(), 1);
+  {
+    TestDatabase db;
+    Stack stack(db, "outage_restart");
+    stack.StartApi();
+    stack.StartWorker({"--concurrency=8", "--lease-duration=3s", "--rescue-interval=500ms"});
+    std::mutex mu;
+    std::vector<std::string> acknowledged;
+    std::atomic<int> unavailable{0}, other_errors{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 4; ++c) {
+      clients.emplace_back([&] {
+        while (!stop) {
+          google::longrunning::Operation op;
+          grpc::Status s = stack.Submit("demo.sleep", R"({"seconds": 0.05})", &op);
+          if (s.ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            acknowledged.push_back(op.name());
+          } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+            ++unavailable;
+            absl::SleepFor(absl::Milliseconds(20));
+          } else {
+            ++other_errors;
+          }
+        }
+      });
+    }
+    for (const char* mode : {"fast", "immediate"}) {
+      absl::SleepFor(absl::Seconds(1));
+      ASSERT_EQ(PgCtl(absl::StrCat("stop ", dir, " ", mode)), 0);
+      absl::SleepFor(absl::Milliseconds(500));
+      ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+    }
+    absl::SleepFor(absl::Seconds(1));
+    stop = true;
+    for (auto& t : clients) t.join();
+    std::cout << "acknowledged=" << acknowledged.size() << " unavailable=" << unavailable
+              << " other_errors=" << other_errors << "\n";
+    EXPECT_GT(unavailable.load(), 0);
+    EXPECT_EQ(other_errors.load(), 0);
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < until &&
+           db.QueryValue("SELECT count(*) FROM operations WHERE state <> 'SUCCEEDED'") != "0") {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    for (const std::string& name : acknowledged) {
+      google::longrunning::Operation op;
+      ASSERT_TRUE(stack.Get(name, &op).ok()) << name << " was acknowledged but is missing";
+      EXPECT_EQ(Metadata(op).state(), longrun::v1::OperationMetadata::SUCCEEDED) << name;
+    }
+    EXPECT_EQ(db.QueryValue("SELECT count(*) FROM operations WHERE state <> 'SUCCEEDED'"), "0");
   }
   PgCtl(absl::StrCat("stop ", dir, " immediate"));
 }
