@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
+#include "libs/core/filter.h"
 #include "libs/core/operation.h"
 #include "libs/core/submit.h"
 
@@ -111,6 +112,16 @@ struct OperationGetParams {
   std::string tenant{core::kDefaultTenant};
 };
 
+struct OperationListParams {
+  std::string tenant{core::kDefaultTenant};
+  std::optional<core::FilterNode> filter;
+  int32_t limit = 50;
+  // Keyset position: return operations strictly after this one in (create_time, id)
+  // descending order.
+  std::optional<absl::Time> after_create_time;
+  std::string after_id;
+};
+
 class OperationStore {
  public:
   virtual ~OperationStore() = default;
@@ -145,6 +156,13 @@ class OperationStore {
   // naming it.
   virtual absl::StatusOr<OperationInsertResult> OperationInsert(
       const OperationInsertParams& params) = 0;
+  // Newest first (create_time, then id, descending), keyset-paged; never OFFSET.
+  virtual absl::StatusOr<std::vector<core::Operation>> OperationList(
+      const OperationListParams& params) = 0;
+  // Requests cancellation; returns the operation afterwards. kNotFound if unknown.
+  virtual absl::StatusOr<core::Operation> OperationCancel(const OperationGetParams& params) = 0;
+  // Deletes a finished operation. kNotFound if unknown, kFailedPrecondition if not finished.
+  virtual absl::Status OperationDelete(const OperationGetParams& params) = 0;
   // Deletes one batch of finished operations past their TTL; returns how many.
   virtual absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) = 0;
 };
@@ -154,7 +172,10 @@ class OperationStore {
 class JobNotifier {
  public:
   virtual ~JobNotifier() = default;
-  virtual void Start(std::function<void()> on_wake) = 0;
+  // on_wake: runnable jobs may exist. on_cancel(id): cancellation of that operation was
+  // requested.
+  virtual void Start(std::function<void()> on_wake,
+                     std::function<void(const std::string& id)> on_cancel) = 0;
   virtual void Stop() = 0;
 };
 

@@ -22,6 +22,9 @@ struct ApiConfig {
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations
   absl::Duration watch_outage_timeout = absl::Seconds(60);
   core::SubmitLimits limits;
+  // Signs ListOperations page tokens; every replica must use the same one. Empty: a random
+  // per-process secret (tokens then only work on the replica that issued them).
+  std::string page_token_secret;
 
   absl::Status Validate() const;
 };

@@ -17,4 +17,27 @@ grpc::ServerUnaryReactor* GoogleOperationsService::WaitOperation(
                              request->timeout(), response);
 }
 
+grpc::ServerUnaryReactor* GoogleOperationsService::ListOperations(
+    grpc::CallbackServerContext* ctx, const google::longrunning::ListOperationsRequest* request,
+    google::longrunning::ListOperationsResponse* response) {
+  return HandleListOperations(ctx, deps_.executor, deps_.logic,
+                              {request->name(), request->filter(), request->page_size(),
+                               request->page_token()},
+                              response);
+}
+
+grpc::ServerUnaryReactor* GoogleOperationsService::CancelOperation(
+    grpc::CallbackServerContext* ctx, const google::longrunning::CancelOperationRequest* request,
+    google::protobuf::Empty*) {
+  return RunUnary(ctx, deps_.executor,
+                  [this, request]() { return deps_.logic.Cancel(request->name()).status(); });
+}
+
+grpc::ServerUnaryReactor* GoogleOperationsService::DeleteOperation(
+    grpc::CallbackServerContext* ctx, const google::longrunning::DeleteOperationRequest* request,
+    google::protobuf::Empty*) {
+  return RunUnary(ctx, deps_.executor,
+                  [this, request]() { return deps_.logic.Delete(request->name()); });
+}
+
 }  // namespace longrun::api

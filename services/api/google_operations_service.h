@@ -18,6 +18,15 @@ class GoogleOperationsService final : public google::longrunning::Operations::Ca
   grpc::ServerUnaryReactor* WaitOperation(grpc::CallbackServerContext* ctx,
                                           const google::longrunning::WaitOperationRequest* request,
                                           google::longrunning::Operation* response) override;
+  grpc::ServerUnaryReactor* ListOperations(
+      grpc::CallbackServerContext* ctx, const google::longrunning::ListOperationsRequest* request,
+      google::longrunning::ListOperationsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelOperation(
+      grpc::CallbackServerContext* ctx, const google::longrunning::CancelOperationRequest* request,
+      google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* DeleteOperation(
+      grpc::CallbackServerContext* ctx, const google::longrunning::DeleteOperationRequest* request,
+      google::protobuf::Empty* response) override;
 
  private:
   ApiDeps deps_;

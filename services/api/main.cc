@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/random/random.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "libs/common/flags.h"
@@ -71,6 +72,10 @@ int main(int argc, char** argv) {
   flags.Duration("shutdown-grace", &config.shutdown_grace,
                  "on SIGTERM/SIGINT, time allowed for in-flight RPCs before they are cancelled");
   flags.Bool("migrate", &config.migrate_on_start, "apply migrations before serving");
+  flags.String("page-token-secret", &config.page_token_secret,
+               "secret signing ListOperations page tokens; set the same value on every replica "
+               "(default: random per process)",
+               "LONGRUN_PAGE_TOKEN_SECRET");
   flags.Duration("max-wait", &config.max_wait,
                  "longest a WaitOperation blocks, whatever its timeout or deadline");
   flags.Duration("watch-refresh", &config.watch_refresh,
@@ -113,16 +118,24 @@ int main(int argc, char** argv) {
                                               .application_name = "longrun-api"});
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
-  longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); });
+  if (config.page_token_secret.empty()) {
+    absl::BitGen gen;
+    for (int i = 0; i < 32; ++i) config.page_token_secret.push_back(static_cast<char>(absl::Uniform<uint8_t>(gen)));
+    LONGRUN_LOG(kWarning, "page_token_secret_random",
+                {{"hint", "set --page-token-secret (or LONGRUN_PAGE_TOKEN_SECRET) to the same value on "
+                          "every replica so page tokens work across replicas"}});
+  }
+  longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); },
+                                      config.page_token_secret);
   longrun::api::WatchHub hub(store, {.refresh_interval = config.watch_refresh,
                                      .outage_timeout = config.watch_outage_timeout});
   hub.Start();
   // The process's one LISTEN connection: change notifications feed the watch hub.
   longrun::store::pg::PgListener listener({
       .url = config.database_url,
-      .channel = "longrun_operations",
+      .channels = {"longrun_operations"},
       .application_name = "longrun-api-listener",
-      .on_notify = [&hub](const std::string& payload) { hub.OnNotify(payload); },
+      .on_notify = [&hub](const std::string&, const std::string& payload) { hub.OnNotify(payload); },
       .on_connected = [&hub] { hub.OnListenerConnected(); },
   });
   listener.Start();

@@ -1,13 +1,19 @@
 #include "services/api/operations_logic.h"
 
 #include "libs/common/status_macros.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/filter.h"
 #include "libs/core/ids.h"
+#include "libs/core/page_token.h"
 
 namespace longrun::api {
 
 OperationsLogic::OperationsLogic(store::OperationStore& store, core::SubmitLimits limits,
-                                 std::function<absl::Time()> clock)
-    : store_(store), limits_(limits), clock_(std::move(clock)) {}
+                                 std::function<absl::Time()> clock, std::string page_token_secret)
+    : store_(store),
+      limits_(limits),
+      clock_(std::move(clock)),
+      page_token_secret_(std::move(page_token_secret)) {}
 
 absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& spec) {
   const absl::Time now = clock_();
@@ -24,6 +30,44 @@ absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& 
 absl::StatusOr<core::Operation> OperationsLogic::Get(absl::string_view name) {
   LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
   return store_.OperationGet({.id = id});
+}
+
+absl::StatusOr<core::Operation> OperationsLogic::Cancel(absl::string_view name) {
+  LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
+  return store_.OperationCancel({.id = id});
+}
+
+absl::Status OperationsLogic::Delete(absl::string_view name) {
+  LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
+  return store_.OperationDelete({.id = id});
+}
+
+absl::StatusOr<ListResult> OperationsLogic::List(const ListRequest& request) {
+  if (!request.name.empty() && request.name != "operations") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name: must be \"operations\" or empty, got \"", request.name.substr(0, 80), "\""));
+  }
+  LONGRUN_ASSIGN_OR_RETURN(std::optional<core::FilterNode> filter, core::ParseFilter(request.filter));
+  LONGRUN_ASSIGN_OR_RETURN(int32_t page_size, core::ResolvePageSize(request.page_size));
+  store::OperationListParams params{.filter = std::move(filter), .limit = page_size + 1};
+  if (!request.page_token.empty()) {
+    LONGRUN_ASSIGN_OR_RETURN(
+        core::PageCursor cursor,
+        core::DecodePageToken(request.page_token, request.filter, page_token_secret_));
+    params.after_create_time = cursor.create_time;
+    params.after_id = cursor.id;
+  }
+  LONGRUN_ASSIGN_OR_RETURN(std::vector<core::Operation> ops, store_.OperationList(params));
+  ListResult result;
+  // One extra row tells whether another page exists, so the last page has no token.
+  if (static_cast<int32_t>(ops.size()) > page_size) {
+    ops.resize(page_size);
+    const core::Operation& last = ops.back();
+    result.next_page_token = core::EncodePageToken({.create_time = last.create_time, .id = last.id},
+                                                   request.filter, page_token_secret_);
+  }
+  result.operations = std::move(ops);
+  return result;
 }
 
 }  // namespace longrun::api

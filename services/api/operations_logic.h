@@ -15,14 +15,33 @@
 
 namespace longrun::api {
 
+struct ListRequest {
+  std::string name;  // "operations" or empty
+  std::string filter;
+  int32_t page_size = 0;
+  std::string page_token;
+};
+
+struct ListResult {
+  std::vector<core::Operation> operations;
+  std::string next_page_token;  // empty on the last page
+};
+
 class OperationsLogic {
  public:
+  // page_token_secret signs page tokens; replicas must share it.
   OperationsLogic(store::OperationStore& store, core::SubmitLimits limits,
-                  std::function<absl::Time()> clock);
+                  std::function<absl::Time()> clock, std::string page_token_secret = "");
 
   absl::StatusOr<core::Operation> Submit(const core::SubmitSpec& spec);
-  // `field` names the request field holding `name` in error messages.
   absl::StatusOr<core::Operation> Get(absl::string_view name);
+  // QUEUED/RETRY_WAIT -> CANCELLED at once; RUNNING -> CANCELLING (the worker is told);
+  // finished operations are returned unchanged. Never deletes.
+  absl::StatusOr<core::Operation> Cancel(absl::string_view name);
+  // Only finished operations; FAILED_PRECONDITION otherwise. Never cancels.
+  absl::Status Delete(absl::string_view name);
+  // AIP-160 filter subset, AIP-158 keyset paging (see docs/API.md).
+  absl::StatusOr<ListResult> List(const ListRequest& request);
 
   absl::Time Now() const { return clock_(); }
   const core::SubmitLimits& limits() const { return limits_; }
@@ -31,6 +50,7 @@ class OperationsLogic {
   store::OperationStore& store_;
   core::SubmitLimits limits_;
   std::function<absl::Time()> clock_;
+  std::string page_token_secret_;
 };
 
 }  // namespace longrun::api

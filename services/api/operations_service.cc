@@ -30,6 +30,32 @@ grpc::ServerUnaryReactor* OperationsService::WaitOperation(
                              request->timeout(), response);
 }
 
+grpc::ServerUnaryReactor* OperationsService::ListOperations(
+    grpc::CallbackServerContext* ctx, const longrun::v1::ListOperationsRequest* request,
+    longrun::v1::ListOperationsResponse* response) {
+  return HandleListOperations(ctx, deps_.executor, deps_.logic,
+                              {request->name(), request->filter(), request->page_size(),
+                               request->page_token()},
+                              response);
+}
+
+grpc::ServerUnaryReactor* OperationsService::CancelOperation(
+    grpc::CallbackServerContext* ctx, const longrun::v1::CancelOperationRequest* request,
+    google::longrunning::Operation* response) {
+  return RunUnary(ctx, deps_.executor, [this, ctx, request, response]() -> absl::Status {
+    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, deps_.logic.Cancel(request->name()));
+    RespondWithOperation(ctx, op, deps_.logic.Now(), response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OperationsService::DeleteOperation(
+    grpc::CallbackServerContext* ctx, const longrun::v1::DeleteOperationRequest* request,
+    google::protobuf::Empty*) {
+  return RunUnary(ctx, deps_.executor,
+                  [this, request]() { return deps_.logic.Delete(request->name()); });
+}
+
 grpc::ServerWriteReactor<google::longrunning::Operation>* OperationsService::WatchOperation(
     grpc::CallbackServerContext*, const longrun::v1::WatchOperationRequest* request) {
   return new WatchReactor(deps_, request->name());

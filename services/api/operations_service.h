@@ -21,6 +21,15 @@ class OperationsService final : public longrun::v1::Operations::CallbackService 
   grpc::ServerUnaryReactor* WaitOperation(grpc::CallbackServerContext* ctx,
                                           const longrun::v1::WaitOperationRequest* request,
                                           google::longrunning::Operation* response) override;
+  grpc::ServerUnaryReactor* ListOperations(grpc::CallbackServerContext* ctx,
+                                           const longrun::v1::ListOperationsRequest* request,
+                                           longrun::v1::ListOperationsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelOperation(grpc::CallbackServerContext* ctx,
+                                            const longrun::v1::CancelOperationRequest* request,
+                                            google::longrunning::Operation* response) override;
+  grpc::ServerUnaryReactor* DeleteOperation(grpc::CallbackServerContext* ctx,
+                                            const longrun::v1::DeleteOperationRequest* request,
+                                            google::protobuf::Empty* response) override;
   grpc::ServerWriteReactor<google::longrunning::Operation>* WatchOperation(
       grpc::CallbackServerContext* ctx,
       const longrun::v1::WatchOperationRequest* request) override;

@@ -11,6 +11,7 @@
 
 #include "google/longrunning/operations.pb.h"
 #include "libs/concurrency/executor.h"
+#include "libs/rpc/convert.h"
 #include "libs/rpc/grpc_status.h"
 #include "services/api/operations_logic.h"
 #include "services/api/watch_reactor.h"
@@ -42,6 +43,24 @@ grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, 
                                               const std::string& name, bool has_timeout,
                                               const google::protobuf::Duration& timeout,
                                               google::longrunning::Operation* response);
+
+// ListOperations, for either service (the two response types have the same shape).
+template <typename Response>
+grpc::ServerUnaryReactor* HandleListOperations(grpc::CallbackServerContext* ctx,
+                                               concurrency::Executor& executor,
+                                               OperationsLogic& logic, ListRequest request,
+                                               Response* response) {
+  return RunUnary(ctx, executor, [&logic, request = std::move(request), response]() -> absl::Status {
+    absl::StatusOr<ListResult> result = logic.List(request);
+    if (!result.ok()) return result.status();
+    const absl::Time now = logic.Now();
+    for (const core::Operation& op : result->operations) {
+      *response->add_operations() = rpc::ToProto(op, now);
+    }
+    response->set_next_page_token(result->next_page_token);
+    return absl::OkStatus();
+  });
+}
 
 // GetOperation, for either service.
 grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,

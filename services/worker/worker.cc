@@ -22,7 +22,7 @@ Worker::~Worker() { Drain(); }
 void Worker::Start() {
   runners_ = std::make_unique<concurrency::Executor>(
       "runner", static_cast<int>(config_.concurrency), static_cast<size_t>(config_.concurrency));
-  notifier_.Start([this] { Wake(); });
+  notifier_.Start([this] { Wake(); }, [this](const std::string& id) { CancelRunning(id); });
   last_heartbeat_ok_ = absl::Now();
   producer_ = std::thread([this] { ProducerLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });

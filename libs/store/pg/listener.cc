@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/common/logging.h"
 #include "libs/store/pg/pool.h"
@@ -14,14 +15,14 @@ namespace {
 class Receiver final : public pqxx::notification_receiver {
  public:
   Receiver(pqxx::connection& c, const std::string& channel,
-           const std::function<void(const std::string&)>& fn)
+           const std::function<void(const std::string&, const std::string&)>& fn)
       : pqxx::notification_receiver(c, channel), fn_(fn) {}
   void operator()(const std::string& payload, int) override {
-    if (fn_) fn_(payload);
+    if (fn_) fn_(channel(), payload);
   }
 
  private:
-  const std::function<void(const std::string&)>& fn_;
+  const std::function<void(const std::string&, const std::string&)>& fn_;
 };
 
 }  // namespace
@@ -46,17 +47,20 @@ void PgListener::Loop() {
   while (!stop_) {
     try {
       pqxx::connection c(WithConnectDefaults(config_.url, config_.application_name));
-      Receiver receiver(c, config_.channel, config_.on_notify);
+      std::vector<std::unique_ptr<Receiver>> receivers;
+      for (const std::string& channel : config_.channels) {
+        receivers.push_back(std::make_unique<Receiver>(c, channel, config_.on_notify));
+      }
       c.get_notifs();  // issues LISTEN
       backoff = config_.min_backoff;
-      LONGRUN_LOG(kDebug, "listener_connected", {{"channel", config_.channel}});
+      LONGRUN_LOG(kDebug, "listener_connected", {{"channels", absl::StrJoin(config_.channels, ",")}});
       if (config_.on_connected) config_.on_connected();
       while (!stop_) c.await_notification(0, 200000);
     } catch (const std::exception& e) {
       if (stop_) break;
       if (limiter.Allow()) {
         LONGRUN_LOG(kWarning, "listener_disconnected",
-                    {{"channel", config_.channel}, {"error", StatusFromException(e).message()},
+                    {{"channels", absl::StrJoin(config_.channels, ",")}, {"error", StatusFromException(e).message()},
                      {"retry_in", backoff}});
       }
       const absl::Time until = absl::Now() + backoff;
@@ -66,12 +70,20 @@ void PgListener::Loop() {
   }
 }
 
-void PgJobNotifier::Start(std::function<void()> on_wake) {
+void PgJobNotifier::Start(std::function<void()> on_wake,
+                          std::function<void(const std::string& id)> on_cancel) {
   listener_ = std::make_unique<PgListener>(PgListenerConfig{
       .url = url_,
-      .channel = "longrun_jobs",
+      .channels = {"longrun_jobs", "longrun_cancel"},
       .application_name = application_name_,
-      .on_notify = [on_wake](const std::string&) { on_wake(); },
+      .on_notify =
+          [on_wake, on_cancel](const std::string& channel, const std::string& payload) {
+            if (channel == "longrun_cancel") {
+              on_cancel(payload);
+            } else {
+              on_wake();
+            }
+          },
       .on_connected = on_wake,
   });
   listener_->Start();

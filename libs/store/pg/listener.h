@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "libs/store/operation_store.h"
@@ -17,9 +18,9 @@ namespace longrun::store::pg {
 
 struct PgListenerConfig {
   std::string url;
-  std::string channel;
+  std::vector<std::string> channels;
   std::string application_name = "longrun-listener";  // visible in pg_stat_activity
-  std::function<void(const std::string& payload)> on_notify;
+  std::function<void(const std::string& channel, const std::string& payload)> on_notify;
   std::function<void()> on_connected;
   absl::Duration min_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
@@ -39,13 +40,14 @@ class PgListener {
   std::thread thread_;
 };
 
-// JobNotifier over PgListener on channel "longrun_jobs".
+// JobNotifier over PgListener on channels "longrun_jobs" and "longrun_cancel".
 class PgJobNotifier final : public JobNotifier {
  public:
   PgJobNotifier(std::string url, std::string application_name)
       : url_(std::move(url)), application_name_(std::move(application_name)) {}
   ~PgJobNotifier() override { Stop(); }
-  void Start(std::function<void()> on_wake) override;
+  void Start(std::function<void()> on_wake,
+             std::function<void(const std::string& id)> on_cancel) override;
   void Stop() override;
 
  private:

@@ -7,6 +7,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/status_macros.h"
 #include "libs/core/ids.h"
+#include "libs/store/pg/filter_sql.h"
 #include "libs/store/pg/pool.h"
 #include "libs/store/pg/queries.h"
 
@@ -241,6 +242,63 @@ absl::StatusOr<int> PgOperationStore::OperationPrune(const OperationPruneParams&
                              .affected_rows());
   }));
   return n;
+}
+
+absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
+    const OperationListParams& p) {
+  // Built per call (the filter shapes it); values are parameters, never SQL text.
+  std::vector<std::string> params = {p.tenant};
+  std::string sql = "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE tenant = $1";
+  if (p.filter.has_value()) absl::StrAppend(&sql, " AND (", FilterToSql(*p.filter, &params), ")");
+  if (p.after_create_time.has_value()) {
+    params.push_back(absl::StrCat(absl::ToUnixMicros(*p.after_create_time)));
+    const std::string ts = absl::StrCat("$", params.size());
+    params.push_back(p.after_id);
+    absl::StrAppend(&sql, " AND (create_time, id) < (timestamptz 'epoch' + ", ts,
+                    "::int8 * interval '1 microsecond', $", params.size(), "::uuid)");
+  }
+  absl::StrAppend(&sql, " ORDER BY create_time DESC, id DESC LIMIT ", std::max(0, p.limit));
+  std::vector<core::Operation> ops;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    ops.reserve(r.size());
+    for (const auto& row : r) ops.push_back(ReadOperation(row));
+  }));
+  return ops;
+}
+
+absl::StatusOr<core::Operation> PgOperationStore::OperationCancel(const OperationGetParams& p) {
+  std::optional<core::Operation> op;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared("OperationCancel", p.id, p.tenant);
+    const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
+    if (!r.empty()) op = ReadOperation(r[0]);
+  }));
+  if (!op.has_value()) {
+    return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
+  }
+  return *std::move(op);
+}
+
+absl::Status PgOperationStore::OperationDelete(const OperationGetParams& p) {
+  std::optional<core::State> live_state;
+  bool deleted = false;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    deleted = tx.exec_prepared("OperationDelete", p.id, p.tenant).affected_rows() > 0;
+    if (deleted) return;
+    const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
+    if (!r.empty()) live_state = ReadOperation(r[0]).state;
+  }));
+  if (deleted) return absl::OkStatus();
+  if (!live_state.has_value()) {
+    return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "operation ", core::OperationName(p.id), " is ", core::StateName(*live_state),
+      ": only finished operations can be deleted (cancel it first and delete it once done)"));
 }
 
 absl::StatusOr<core::Operation> PgOperationStore::OperationGet(const OperationGetParams& p) {

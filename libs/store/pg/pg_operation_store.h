@@ -36,6 +36,10 @@ class PgOperationStore final : public OperationStore {
   absl::StatusOr<OperationInsertResult> OperationInsert(
       const OperationInsertParams& params) override;
   absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) override;
+  absl::StatusOr<std::vector<core::Operation>> OperationList(
+      const OperationListParams& params) override;
+  absl::StatusOr<core::Operation> OperationCancel(const OperationGetParams& params) override;
+  absl::Status OperationDelete(const OperationGetParams& params) override;
 
  private:
   std::unique_ptr<PgPool> pool_;

@@ -181,7 +181,33 @@ inline constexpr std::string_view kOperationPruneSql =
     "   WHERE state = $1::operation_state AND end_time < now() - $2::int8 * interval '1 microsecond' "
     "   LIMIT $3 FOR UPDATE SKIP LOCKED)";
 
+// Cancel: QUEUED / RETRY_WAIT end CANCELLED at once; RUNNING becomes CANCELLING and the
+// worker running it is told on channel longrun_cancel (heartbeats report it too).
+// Terminal and CANCELLING operations are left as they are. $1 id, $2 tenant.
+inline constexpr std::string_view kOperationCancelSql =
+    "WITH changed AS ("
+    "  UPDATE operations o SET "
+    "    state = CASE WHEN o.state = 'RUNNING' THEN 'CANCELLING'::operation_state "
+    "                 ELSE 'CANCELLED'::operation_state END, "
+    "    error_code = CASE WHEN o.state = 'RUNNING' THEN o.error_code ELSE 1 END, "
+    "    error_message = CASE WHEN o.state = 'RUNNING' THEN o.error_message "
+    "                         ELSE 'cancelled by request' END, "
+    "    end_time = CASE WHEN o.state = 'RUNNING' THEN NULL ELSE now() END, "
+    "    update_time = now(), version = o.version + 1 "
+    "  WHERE o.id = $1::uuid AND o.tenant = $2 AND o.state IN ('QUEUED', 'RETRY_WAIT', 'RUNNING') "
+    "  RETURNING o.id, o.state), "
+    "told AS (SELECT pg_notify('longrun_cancel', id::text) FROM changed WHERE state = 'CANCELLING') "
+    "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM told)";
+
+// Delete: only finished operations (attempt rows and the idempotency key go with the row).
+// $1 id, $2 tenant.
+inline constexpr std::string_view kOperationDeleteSql =
+    "DELETE FROM operations WHERE id = $1::uuid AND tenant = $2 "
+    "  AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')";
+
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
+    {"OperationCancel", kOperationCancelSql},
+    {"OperationDelete", kOperationDeleteSql},
     {"JobHeartbeat", kJobHeartbeatSql},
     {"JobRelease", kJobReleaseSql},
     {"JobRescueStuck", kJobRescueStuckSql},
