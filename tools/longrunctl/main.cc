@@ -33,6 +33,12 @@ constexpr char kUsage[] =
     "  wait NAME [--timeout=DURATION]\n"
     "      Block until the operation is done or the timeout passes (server-capped);\n"
     "      print its latest state.\n"
+    "  list [--filter=EXPR] [--page-size=N] [--all]\n"
+    "      List operations, newest first, one JSON operation per line (AIP-160 filter, see\n"
+    "      docs/API.md). Without --all, prints one page and then the next page token on\n"
+    "      stderr; --page-token continues from it.\n"
+    "  cancel NAME Request cancellation; prints the operation afterwards.\n"
+    "  delete NAME Delete a finished operation.\n"
     "  watch NAME  Stream the operation until done. On a terminal: a live progress line\n"
     "      (state, percent, message, elapsed) and then the result; otherwise one JSON\n"
     "      operation per line.\n"
@@ -47,7 +53,14 @@ int Usage(const std::string& msg) {
 }
 
 int RpcError(const grpc::Status& s) {
-  std::cerr << "longrunctl: " << s.error_code() << " " << s.error_message() << "\n";
+  static constexpr const char* kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  const int code = static_cast<int>(s.error_code());
+  std::cerr << "longrunctl: " << (code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN") << ": "
+            << s.error_message() << "\n";
   return 3;
 }
 
@@ -147,6 +160,10 @@ int main(int argc, char** argv) {
   absl::Duration timeout = absl::ZeroDuration();
   bool wait = false;
   bool watch = false;
+  std::string filter;
+  std::string page_token;
+  int64_t page_size = 0;
+  bool all = false;
   longrun::FlagSet flags("longrunctl", kUsage);
   flags.String("server", &server, "longrun-api address", "LONGRUN_SERVER");
   flags.String("input", &input, "submit: job input as a JSON object");
@@ -158,6 +175,10 @@ int main(int argc, char** argv) {
                  "submit: bound on each attempt (0: none); wait: how long to wait (0: server max)");
   flags.Bool("wait", &wait, "submit: wait until done, then print the final operation");
   flags.Bool("watch", &watch, "submit: stream progress until done");
+  flags.String("filter", &filter, "list: AIP-160 filter, e.g. 'state = FAILED AND labels.team = \"x\"'");
+  flags.Int("page-size", &page_size, "list: operations per page (0: server default 50)");
+  flags.String("page-token", &page_token, "list: continue from this token");
+  flags.Bool("all", &all, "list: follow page tokens to the end");
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Usage(std::string(args.status().message()));
   if (flags.help_requested()) return 0;
@@ -201,6 +222,50 @@ int main(int argc, char** argv) {
     grpc::Status s = stub->GetOperation(&ctx, req, &op);
     if (!s.ok()) return RpcError(s);
     Print(op);
+    return 0;
+  }
+  if (cmd == "list") {
+    if (args->size() != 1) return Usage("list takes no arguments");
+    longrun::v1::ListOperationsRequest req;
+    req.set_filter(filter);
+    req.set_page_size(static_cast<int32_t>(page_size));
+    req.set_page_token(page_token);
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      longrun::v1::ListOperationsResponse resp;
+      grpc::Status s = stub->ListOperations(&ctx, req, &resp);
+      if (!s.ok()) return RpcError(s);
+      for (const auto& op : resp.operations()) Print(op);
+      if (resp.next_page_token().empty()) return 0;
+      if (!all) {
+        std::cerr << "next page: --page-token=" << resp.next_page_token() << "\n";
+        return 0;
+      }
+      req.set_page_token(resp.next_page_token());
+    }
+  }
+  if (cmd == "cancel") {
+    if (args->size() != 2) return Usage("cancel needs exactly one NAME");
+    longrun::v1::CancelOperationRequest req;
+    req.set_name((*args)[1]);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    google::longrunning::Operation op;
+    grpc::Status s = stub->CancelOperation(&ctx, req, &op);
+    if (!s.ok()) return RpcError(s);
+    Print(op);
+    return 0;
+  }
+  if (cmd == "delete") {
+    if (args->size() != 2) return Usage("delete needs exactly one NAME");
+    longrun::v1::DeleteOperationRequest req;
+    req.set_name((*args)[1]);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    google::protobuf::Empty empty;
+    grpc::Status s = stub->DeleteOperation(&ctx, req, &empty);
+    if (!s.ok()) return RpcError(s);
     return 0;
   }
   if (cmd == "watch") {

@@ -16,233 +16,14 @@ the test starts (and stops) a private cluster of its own. LONGRUN_BIN_DIR defaul
 REPO/build/bin; REPO defaults to three directories above this file. Exits 0 on success.
 """
 
-import argparse
-import importlib
-import os
 import queue
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
-import urllib.parse
 import uuid
 
-SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
-TEST_PROTO_DIR = os.path.join(SCRIPT_DIR, "protos")
-PSQL = "/usr/bin/psql"
+from harness import RPC_TIMEOUT, check, main as harness_main, say
 
 EXPECTED_SHA256_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-RPC_TIMEOUT = 10.0
-
-
-def say(line=""):
-    print(line, flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
-# ---------------------------------------------------------------------------------------
-# Environment: stubs, database, processes.
-# ---------------------------------------------------------------------------------------
-
-def generate_stubs(repo, out_dir):
-    """Runs grpc_tools.protoc into out_dir and returns the imported modules."""
-    protos = [
-        "google/rpc/status.proto",
-        "google/longrunning/operations.proto",
-        "longrun/v1/operations.proto",
-        "grpc/reflection/v1alpha/reflection.proto",
-        "grpc/health/v1/health.proto",
-    ]
-    cmd = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        "-I" + os.path.join(repo, "proto"),
-        "-I/usr/include",
-        "-I" + TEST_PROTO_DIR,
-        "--python_out=" + out_dir,
-        "--grpc_python_out=" + out_dir,
-    ] + protos
-    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if result.returncode != 0:
-        raise RuntimeError("protoc failed (%d):\n%s" % (result.returncode, result.stdout))
-    # "google" is a namespace package shared with the installed google.protobuf; putting
-    # out_dir first on sys.path extends it with google.rpc and google.longrunning.
-    sys.path.insert(0, out_dir)
-    # "grpc" is a regular package (grpcio); like grpcio-reflection and grpcio-health-checking
-    # do when installed, the test modules live under it, so extend its search path.
-    import grpc
-    grpc.__path__.append(os.path.join(out_dir, "grpc"))
-    importlib.invalidate_caches()
-    names = {
-        "status_pb2": "google.rpc.status_pb2",
-        "glro_pb2": "google.longrunning.operations_pb2",
-        "glro_grpc": "google.longrunning.operations_pb2_grpc",
-        "v1_pb2": "longrun.v1.operations_pb2",
-        "v1_grpc": "longrun.v1.operations_pb2_grpc",
-        "refl_pb2": "grpc.reflection.v1alpha.reflection_pb2",
-        "refl_grpc": "grpc.reflection.v1alpha.reflection_pb2_grpc",
-        "health_pb2": "grpc.health.v1.health_pb2",
-        "health_grpc": "grpc.health.v1.health_pb2_grpc",
-    }
-    return argparse.Namespace(**{k: importlib.import_module(v) for k, v in names.items()})
-
-
-def with_database(url, dbname):
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + dbname))
-
-
-def psql(url, sql):
-    result = subprocess.run([PSQL, url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            timeout=60)
-    if result.returncode != 0:
-        raise RuntimeError("psql %r failed (%d): %s" % (sql, result.returncode, result.stdout))
-    return result.stdout
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Env:
-    """Owns everything the test starts; cleanup() undoes it in reverse."""
-
-    def __init__(self, repo, bin_dir):
-        self.repo = repo
-        self.bin_dir = bin_dir
-        self.tmp = tempfile.mkdtemp(prefix="longrun-pytest-")
-        self.own_pg_dir = None
-        self.admin_url = None
-        self.dbname = None
-        self.db_url = None
-        self.procs = []          # (name, Popen, log path)
-        self.logs = []           # every log file, printed on failure
-        self.channel = None
-
-    # -- PostgreSQL ---------------------------------------------------------------------
-    def setup_database(self):
-        pg_dir = os.environ.get("LONGRUN_TEST_PG_DIR")
-        if not pg_dir:
-            # Not under self.tmp: pg.sh hands the directory to the "postgres" user when run
-            # as root, and it must be reachable from /tmp.
-            self.own_pg_dir = tempfile.mkdtemp(prefix="longrun-pytest-pg-")
-            pg_dir = self.own_pg_dir
-            say("# no LONGRUN_TEST_PG_DIR: starting a private cluster in %s" % pg_dir)
-            result = subprocess.run([os.path.join(self.repo, "tools/dev/pg.sh"), "start", pg_dir],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    timeout=180)
-            if result.returncode != 0:
-                raise RuntimeError("pg.sh start failed:\n" + result.stdout)
-        with open(os.path.join(pg_dir, "url")) as f:
-            cluster_url = f.read().strip()
-        check(cluster_url.startswith("postgresql://"), "unexpected cluster URL %r" % cluster_url)
-        self.admin_url = with_database(cluster_url, "postgres")
-        self.dbname = "t_py_" + uuid.uuid4().hex[:12]
-        psql(self.admin_url, "CREATE DATABASE %s" % self.dbname)
-        self.db_url = with_database(cluster_url, self.dbname)
-        say("# database: %s" % self.db_url)
-
-    # -- processes ----------------------------------------------------------------------
-    def binary(self, name):
-        path = os.path.join(self.bin_dir, name)
-        check(os.access(path, os.X_OK), "binary not found: %s (set LONGRUN_BIN_DIR)" % path)
-        return path
-
-    def run_migrate(self):
-        log = os.path.join(self.tmp, "migrate.log")
-        self.logs.append(log)
-        with open(log, "wb") as out:
-            rc = subprocess.run([self.binary("longrun-api"), "migrate",
-                                 "--database-url=" + self.db_url],
-                                stdout=out, stderr=subprocess.STDOUT, timeout=120).returncode
-        check(rc == 0, "longrun-api migrate exited with %d" % rc)
-
-    def spawn(self, name, argv):
-        log = os.path.join(self.tmp, name + ".log")
-        self.logs.append(log)
-        out = open(log, "wb")
-        try:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
-        finally:
-            out.close()
-        self.procs.append((name, proc, log))
-        say("# started %s (pid %d): %s" % (name, proc.pid, " ".join(argv)))
-        return proc
-
-    def check_alive(self):
-        for name, proc, _ in self.procs:
-            rc = proc.poll()
-            check(rc is None, "%s (pid %d) exited early with %s" % (name, proc.pid, rc))
-
-    def stop_processes(self):
-        """SIGTERM each child we started (by its PID), then SIGKILL what is left."""
-        for name, proc, _ in self.procs:
-            if proc.poll() is None:
-                try:
-                    proc.send_signal(signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 15
-        for name, proc, _ in self.procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                say("# %s (pid %d) ignored SIGTERM; killing" % (name, proc.pid))
-                proc.kill()
-                proc.wait(timeout=10)
-            say("# %s (pid %d) exited with %s" % (name, proc.pid, proc.returncode))
-        self.procs = []
-
-    def cleanup(self, failed):
-        errors = []
-        if self.channel is not None:
-            self.channel.close()
-        try:
-            self.stop_processes()
-        except Exception as e:  # keep going: the database and cluster still need cleanup
-            errors.append("stopping processes: %r" % e)
-        if failed:
-            self.dump_logs()
-        if self.dbname and self.admin_url:
-            try:
-                psql(self.admin_url, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.dbname)
-                say("# dropped database %s" % self.dbname)
-            except Exception as e:
-                errors.append("dropping database: %r" % e)
-        if self.own_pg_dir:
-            subprocess.run([os.path.join(self.repo, "tools/dev/pg.sh"), "stop",
-                            self.own_pg_dir, "immediate"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
-            shutil.rmtree(self.own_pg_dir, ignore_errors=True)
-            say("# stopped private cluster %s" % self.own_pg_dir)
-        if os.environ.get("LONGRUN_TEST_KEEP_TMP"):
-            say("# kept %s" % self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        for e in errors:
-            say("# cleanup error: " + e)
-        return not errors
-
-    def dump_logs(self):
-        for log in self.logs:
-            say("=" * 30 + " " + os.path.basename(log) + " " + "=" * 30)
-            try:
-                with open(log, "rb") as f:
-                    data = f.read()
-                say(data[-20000:].decode("utf-8", "replace"))
-            except OSError as e:
-                say("(cannot read: %s)" % e)
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,25 +194,7 @@ def run_test(env, stubs):
 
     v1, glro, health_pb2 = stubs.v1_pb2, stubs.glro_pb2, stubs.health_pb2
 
-    env.setup_database()
-    env.run_migrate()
-    port = free_port()
-    addr = "127.0.0.1:%d" % port
-    env.spawn("longrun-api", [env.binary("longrun-api"), "--listen=" + addr,
-                              "--database-url=" + env.db_url])
-    env.spawn("longrun-worker", [env.binary("longrun-worker"), "--database-url=" + env.db_url,
-                                 "--concurrency=2"])
-
-    env.channel = channel = grpc.insecure_channel(addr)
-    deadline = time.monotonic() + 30
-    while True:
-        env.check_alive()
-        try:
-            grpc.channel_ready_future(channel).result(timeout=1)
-            break
-        except grpc.FutureTimeoutError:
-            check(time.monotonic() < deadline, "server at %s not ready within 30s" % addr)
-    say("# server ready at %s" % addr)
+    channel, addr = env.start_stack(worker_concurrency=2)
     grpcurl = "$ grpcurl -plaintext"
 
     # --- reflection: list ---------------------------------------------------------------
@@ -656,34 +419,7 @@ def run_test(env, stubs):
 
 
 def main():
-    default_repo = os.path.abspath(os.path.join(SCRIPT_DIR, "..", "..", ".."))
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo-root", default=default_repo,
-                        help="longrun repository root (default: %(default)s)")
-    args = parser.parse_args()
-    repo = os.path.abspath(args.repo_root)
-    bin_dir = os.environ.get("LONGRUN_BIN_DIR") or os.path.join(repo, "build", "bin")
-
-    started = time.monotonic()
-    env = Env(repo, bin_dir)
-    failed = True
-    try:
-        stub_dir = os.path.join(env.tmp, "gen")
-        os.makedirs(stub_dir)
-        stubs = generate_stubs(repo, stub_dir)
-        run_test(env, stubs)
-        failed = False
-    except BaseException:
-        say()
-        say("FAIL: " + traceback.format_exc())
-    finally:
-        clean = env.cleanup(failed)
-    elapsed = time.monotonic() - started
-    if failed or not clean:
-        say("FAILED (%.1fs)" % elapsed)
-        return 1
-    say("PASS grpcurl_like_test (%.1fs)" % elapsed)
-    return 0
+    return harness_main("grpcurl_like_test", __doc__.splitlines()[0], run_test)
 
 
 if __name__ == "__main__":
