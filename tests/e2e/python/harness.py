@@ -41,6 +41,13 @@ STUB_MODULES = {
     "health_pb2": "grpc.health.v1.health_pb2",
     "health_grpc": "grpc.health.v1.health_pb2_grpc",
 }
+# Imports among those protos that protoc must also generate (the google/protobuf ones ship
+# with python3-protobuf).
+PROTO_IMPORTS = {
+    "google/longrunning/operations.proto": ["google/rpc/status.proto"],
+    "longrun/v1/operations.proto": ["google/rpc/status.proto",
+                                    "google/longrunning/operations.proto"],
+}
 
 
 def say(line=""):
@@ -64,13 +71,15 @@ def _proto_of(module):
 
 def generate_stubs(repo, out_dir, names=None):
     """Runs grpc_tools.protoc into out_dir and returns the imported modules as a namespace
-    whose attributes are the keys of STUB_MODULES (all of them, or just `names`)."""
+    whose attributes are the keys of STUB_MODULES (all of them, or just `names`); the
+    protos those modules import are generated too."""
     names = list(names or STUB_MODULES)
     protos = []
     for name in names:
         proto = _proto_of(STUB_MODULES[name])
-        if proto not in protos:
-            protos.append(proto)
+        for p in PROTO_IMPORTS.get(proto, []) + [proto]:
+            if p not in protos:
+                protos.append(p)
     cmd = [
         sys.executable, "-m", "grpc_tools.protoc",
         "-I" + os.path.join(repo, "proto"),
