@@ -163,6 +163,10 @@ class OperationStore {
   virtual absl::StatusOr<core::Operation> OperationCancel(const OperationGetParams& params) = 0;
   // Deletes a finished operation. kNotFound if unknown, kFailedPrecondition if not finished.
   virtual absl::Status OperationDelete(const OperationGetParams& params) = 0;
+  // Group commit: inserts every operation in one transaction. One result per params, in
+  // order, each as OperationInsert would return it. A database error fails them all.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<OperationInsertResult>>> OperationInsertBatch(
+      const std::vector<OperationInsertParams>& batch) = 0;
   // Deletes one batch of finished operations past their TTL; returns how many.
   virtual absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) = 0;
 };

@@ -21,6 +21,7 @@
 #include "services/api/google_operations_service.h"
 #include "services/api/operations_logic.h"
 #include "services/api/operations_service.h"
+#include "services/api/submit_batcher.h"
 #include "services/api/watch_hub.h"
 
 namespace {
@@ -113,8 +114,12 @@ int main(int argc, char** argv) {
   }
 
 
+  // Executor threads, plus the Submit batch flushers and the watch hub, each hold at most one
+  // connection at a time.
+  const longrun::api::SubmitBatcherConfig batcher_config;
   longrun::store::pg::PgOperationStore store({.url = config.database_url,
-                                              .pool_size = static_cast<int>(config.db_pool_size),
+                                              .pool_size = static_cast<int>(config.db_pool_size) +
+                                                           batcher_config.flushers + 1,
                                               .application_name = "longrun-api"});
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
@@ -139,7 +144,8 @@ int main(int argc, char** argv) {
       .on_connected = [&hub] { hub.OnListenerConnected(); },
   });
   listener.Start();
-  const longrun::api::ApiDeps deps{logic, executor, hub, config.max_wait};
+  longrun::api::SubmitBatcher batcher(store, batcher_config);
+  const longrun::api::ApiDeps deps{logic, executor, hub, config.max_wait, &batcher};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
 
@@ -172,6 +178,7 @@ int main(int argc, char** argv) {
   hub.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(config.shutdown_grace));
+  batcher.Shutdown();
   executor.Shutdown();
   listener.Stop();
   LONGRUN_LOG(kInfo, "stopped", {});

@@ -15,7 +15,8 @@ OperationsLogic::OperationsLogic(store::OperationStore& store, core::SubmitLimit
       clock_(std::move(clock)),
       page_token_secret_(std::move(page_token_secret)) {}
 
-absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& spec) {
+absl::StatusOr<store::OperationInsertParams> OperationsLogic::PrepareSubmit(
+    const core::SubmitSpec& spec) {
   const absl::Time now = clock_();
   LONGRUN_RETURN_IF_ERROR(core::ValidateSubmit(spec, limits_, now));
   store::OperationInsertParams params;
@@ -23,8 +24,18 @@ absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& 
   params.spec = spec;
   params.max_attempts = spec.max_attempts > 0 ? spec.max_attempts : limits_.default_max_attempts;
   if (!spec.request_id.empty()) params.fingerprint = core::SubmitFingerprint(spec, limits_);
-  LONGRUN_ASSIGN_OR_RETURN(store::OperationInsertResult result, store_.OperationInsert(params));
-  return std::move(result.operation);
+  return params;
+}
+
+absl::StatusOr<core::Operation> OperationsLogic::SubmitResult(
+    absl::StatusOr<store::OperationInsertResult> result) {
+  if (!result.ok()) return result.status();
+  return std::move(result->operation);
+}
+
+absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& spec) {
+  LONGRUN_ASSIGN_OR_RETURN(store::OperationInsertParams params, PrepareSubmit(spec));
+  return SubmitResult(store_.OperationInsert(params));
 }
 
 absl::StatusOr<core::Operation> OperationsLogic::Get(absl::string_view name) {

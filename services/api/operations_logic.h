@@ -34,6 +34,12 @@ class OperationsLogic {
                   std::function<absl::Time()> clock, std::string page_token_secret = "");
 
   absl::StatusOr<core::Operation> Submit(const core::SubmitSpec& spec);
+  // The CPU-only half of Submit (validation, id, fingerprint): what to insert. Safe on a
+  // gRPC callback thread; the insert itself goes through the SubmitBatcher.
+  absl::StatusOr<store::OperationInsertParams> PrepareSubmit(const core::SubmitSpec& spec);
+  // The other half: a batched insert's result as Submit would return it.
+  static absl::StatusOr<core::Operation> SubmitResult(
+      absl::StatusOr<store::OperationInsertResult> result);
   absl::StatusOr<core::Operation> Get(absl::string_view name);
   // QUEUED/RETRY_WAIT -> CANCELLED at once; RUNNING -> CANCELLING (the worker is told);
   // finished operations are returned unchanged. Never deletes.

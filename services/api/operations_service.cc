@@ -9,12 +9,36 @@ namespace longrun::api {
 grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext* ctx,
                                                     const longrun::v1::SubmitRequest* request,
                                                     google::longrunning::Operation* response) {
-  return RunUnary(ctx, deps_.executor, [this, ctx, request, response]() -> absl::Status {
+  if (deps_.submit_batcher == nullptr) {
+    return RunUnary(ctx, deps_.executor, [this, ctx, request, response]() -> absl::Status {
+      LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(*request));
+      LONGRUN_ASSIGN_OR_RETURN(core::Operation op, deps_.logic.Submit(spec));
+      RespondWithOperation(ctx, op, deps_.logic.Now(), response);
+      return absl::OkStatus();
+    });
+  }
+  // Group commit: validation here (CPU only), the insert in the batcher's next batch.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<store::OperationInsertParams> params = [&]() -> decltype(params) {
     LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(*request));
-    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, deps_.logic.Submit(spec));
-    RespondWithOperation(ctx, op, deps_.logic.Now(), response);
-    return absl::OkStatus();
-  });
+    return deps_.logic.PrepareSubmit(spec);
+  }();
+  if (!params.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(params.status()));
+    return reactor;
+  }
+  const bool queued = deps_.submit_batcher->Enqueue(
+      *std::move(params),
+      [this, ctx, reactor, response](absl::StatusOr<store::OperationInsertResult> result) {
+        absl::StatusOr<core::Operation> op = OperationsLogic::SubmitResult(std::move(result));
+        if (op.ok()) RespondWithOperation(ctx, *op, deps_.logic.Now(), response);
+        reactor->Finish(rpc::ToGrpcStatus(op.status()));
+      });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "server is overloaded or shutting down; retry with backoff"));
+  }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* OperationsService::GetOperation(

@@ -462,6 +462,50 @@ TEST_F(PgStoreTest, ClaimHonoursQueues) {
   EXPECT_EQ((*jobs)[0].id, in_alpha);
 }
 
+TEST_F(PgStoreTest, BatchInsertCommitsAllAndResolvesRequestIdsLikeSingleInserts) {
+  core::SubmitSpec keyed;
+  keyed.kind = "k";
+  keyed.request_id = "batch-key";
+  const std::string existing = Insert(keyed);
+  core::SubmitSpec different = keyed;
+  different.priority = 9;
+  core::SubmitSpec fresh_keyed = keyed;
+  fresh_keyed.request_id = "new-key";
+  std::vector<OperationInsertParams> batch;
+  auto add = [&](const core::SubmitSpec& spec) {
+    OperationInsertParams p{.id = core::NewOperationId(absl::Now()), .spec = spec, .max_attempts = 5};
+    if (!spec.request_id.empty()) p.fingerprint = core::SubmitFingerprint(spec, {});
+    batch.push_back(p);
+  };
+  core::SubmitSpec plain;
+  plain.kind = "k";
+  (*plain.input.mutable_fields())["quote"].set_string_value("a \"quoted\" \\ value, {with} braces");
+  plain.labels = {{"env", "prod"}};
+  add(plain);        // 0: new
+  add(keyed);        // 1: same request as `existing`
+  add(different);    // 2: same key, different request
+  add(fresh_keyed);  // 3: new key
+  add(fresh_keyed);  // 4: same new key again, same batch
+  auto results = store_.OperationInsertBatch(batch);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 5u);
+  ASSERT_TRUE((*results)[0].ok());
+  EXPECT_TRUE((*results)[0]->created);
+  EXPECT_EQ(Get((*results)[0]->operation.id).labels, plain.labels);
+  EXPECT_EQ(db_.QueryValue("SELECT input->>'quote' FROM operations WHERE id = '" +
+                           (*results)[0]->operation.id + "'"),
+            "a \"quoted\" \\ value, {with} braces");
+  ASSERT_TRUE((*results)[1].ok());
+  EXPECT_FALSE((*results)[1]->created);
+  EXPECT_EQ((*results)[1]->operation.id, existing);
+  EXPECT_EQ((*results)[2].status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE((*results)[3].ok());
+  ASSERT_TRUE((*results)[4].ok());
+  EXPECT_EQ((*results)[3]->operation.id, (*results)[4]->operation.id);
+  EXPECT_NE((*results)[3]->created, (*results)[4]->created);
+  EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations"), "3");
+}
+
 TEST(PgStoreOutageTest, UnreachableDatabaseIsUnavailable) {
   PgOperationStore store({.url = "postgresql://postgres@127.0.0.1:1/none", .pool_size = 1});
   auto op = store.OperationGet({.id = core::NewOperationId(absl::Now())});

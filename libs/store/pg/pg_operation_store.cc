@@ -1,5 +1,6 @@
 #include "libs/store/pg/pg_operation_store.h"
 
+#include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -68,7 +69,7 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
     op.error = core::OperationError{r[20].as<int>(), r[21].is_null() ? "" : r[21].as<std::string>()};
   }
   if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
-  if (!r[23].is_null()) {
+  if (r.size() > 23 && !r[23].is_null()) {
     // [[attempt, worker, start_us, end_us, outcome, code, message], ...]
     google::protobuf::Struct wrapper;
     (void)google::protobuf::util::JsonStringToMessage(
@@ -91,20 +92,42 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   return op;
 }
 
-// A text[] literal (also cast to uuid[]); elements are quoted and escaped.
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
+// Builds a PostgreSQL array literal (for text[], uuid[], jsonb[], int[] ... casts):
+// elements quoted and escaped, nullopt as NULL.
+class ArrayLiteral {
+ public:
+  ArrayLiteral() : out_("{") {}
+  void Add(absl::string_view item) {
+    Sep();
+    out_.push_back('"');
+    for (char c : item) {
+      if (c == '"' || c == '\\') out_.push_back('\\');
+      out_.push_back(c);
     }
-    out.push_back('"');
+    out_.push_back('"');
   }
-  out.push_back('}');
-  return out;
+  template <typename T>
+  void Add(const std::optional<T>& item) {
+    if (!item.has_value()) {
+      Sep();
+      out_.append("NULL");
+    } else {
+      Add(absl::StrCat(*item));
+    }
+  }
+  std::string Done() { return out_ + "}"; }
+
+ private:
+  void Sep() {
+    if (out_.size() > 1) out_.push_back(',');
+  }
+  std::string out_;
+};
+
+std::string TextArray(const std::vector<std::string>& items) {
+  ArrayLiteral a;
+  for (const std::string& item : items) a.Add(item);
+  return a.Done();
 }
 
 void PrepareAll(pqxx::connection& c) {
@@ -325,6 +348,62 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationGetMany(
     for (const auto& row : r) ops.push_back(ReadOperation(row));
   }));
   return ops;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<OperationInsertResult>>>
+PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>& batch) {
+  std::vector<absl::StatusOr<OperationInsertResult>> results(
+      batch.size(), absl::InternalError("not inserted"));
+  if (batch.empty()) return results;
+  ArrayLiteral ids, tenants, kinds, queues, priorities, attempts, timeouts, schedules, request_ids,
+      fingerprints, labels, inputs;
+  std::map<std::string, size_t> index;  // id -> position
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const OperationInsertParams& p = batch[i];
+    const core::SubmitSpec& s = p.spec;
+    index[p.id] = i;
+    ids.Add(p.id);
+    tenants.Add(p.tenant);
+    kinds.Add(s.kind);
+    queues.Add(s.queue.empty() ? core::kDefaultQueue : absl::string_view(s.queue));
+    priorities.Add(absl::StrCat(s.priority));
+    attempts.Add(absl::StrCat(p.max_attempts));
+    std::optional<int64_t> timeout_us, schedule_us;
+    if (s.timeout.has_value()) timeout_us = absl::ToInt64Microseconds(*s.timeout);
+    if (s.schedule_time.has_value()) schedule_us = absl::ToUnixMicros(*s.schedule_time);
+    timeouts.Add(timeout_us);
+    schedules.Add(schedule_us);
+    std::optional<std::string> request_id, fingerprint;
+    if (!s.request_id.empty()) {
+      request_id = s.request_id;
+      fingerprint = p.fingerprint;
+    }
+    request_ids.Add(request_id);
+    fingerprints.Add(fingerprint);
+    labels.Add(LabelsToJson(s.labels));
+    inputs.Add(ToJson(s.input));
+  }
+  std::vector<bool> inserted(batch.size(), false);
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec_prepared(
+        "OperationInsertBatch", ids.Done(), tenants.Done(), kinds.Done(), queues.Done(),
+        priorities.Done(), attempts.Done(), timeouts.Done(), schedules.Done(), request_ids.Done(),
+        fingerprints.Done(), labels.Done(), inputs.Done());
+    for (const auto& row : r) {
+      core::Operation op = ReadOperation(row);
+      auto it = index.find(op.id);
+      if (it == index.end()) continue;
+      inserted[it->second] = true;
+      results[it->second] = OperationInsertResult{std::move(op), true};
+    }
+  }));
+  // Rows skipped by ON CONFLICT reused a request_id: resolve each as a single Submit would
+  // (same request -> the existing operation; different -> ALREADY_EXISTS).
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!inserted[i]) results[i] = OperationInsert(batch[i]);
+  }
+  return results;
 }
 
 absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(

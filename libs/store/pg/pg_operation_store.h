@@ -36,6 +36,8 @@ class PgOperationStore final : public OperationStore {
   absl::StatusOr<OperationInsertResult> OperationInsert(
       const OperationInsertParams& params) override;
   absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) override;
+  absl::StatusOr<std::vector<absl::StatusOr<OperationInsertResult>>> OperationInsertBatch(
+      const std::vector<OperationInsertParams>& batch) override;
   absl::StatusOr<std::vector<core::Operation>> OperationList(
       const OperationListParams& params) override;
   absl::StatusOr<core::Operation> OperationCancel(const OperationGetParams& params) override;

@@ -8,8 +8,9 @@
 
 namespace longrun::store::pg {
 
-// Columns read into core::Operation, in the order ReadOperation() expects.
-#define LONGRUN_OPERATION_COLUMNS                                                        \
+// Columns read into core::Operation, in the order ReadOperation() expects. The attempt
+// history (one more column) is only read where clients see it, not on the insert path.
+#define LONGRUN_OPERATION_BASE_COLUMNS                                                   \
   "id::text, tenant, kind, queue, state::text, priority, attempt, max_attempts, "        \
   "timeout_us, progress_percent, progress_message, coalesce(request_id, ''), "          \
   "labels::text, "                                                                     \
@@ -18,7 +19,9 @@ namespace longrun::store::pg {
   "(extract(epoch from run_at) * 1000000)::int8, "                                     \
   "(extract(epoch from start_time) * 1000000)::int8, "                                 \
   "(extract(epoch from end_time) * 1000000)::int8, "                                   \
-  "version, response::text, error_code, error_message, request_fingerprint, "           \
+  "version, response::text, error_code, error_message, request_fingerprint"
+#define LONGRUN_OPERATION_COLUMNS                                                        \
+  LONGRUN_OPERATION_BASE_COLUMNS ", "                                                   \
   "(SELECT json_agg(json_build_array(a.attempt, a.worker_id, "                            \
   "   (extract(epoch from a.start_time) * 1000000)::int8, "                              \
   "   (extract(epoch from a.end_time) * 1000000)::int8, a.outcome, a.error_code, "       \
@@ -47,7 +50,22 @@ inline constexpr std::string_view kOperationInsertSql =
     "  coalesce(" LONGRUN_MICROS_TO_TS("$8") ", now()), " LONGRUN_MICROS_TO_TS("$8") ", "
     "  $9, $10, $11::jsonb, $12::jsonb) "
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
-    "RETURNING " LONGRUN_OPERATION_COLUMNS;
+    "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
+
+// Group commit: many Submits in one statement (one transaction, one fsync, one NOTIFY).
+// Arrays, one element per operation, in the kOperationInsertSql parameter order.
+inline constexpr std::string_view kOperationInsertBatchSql =
+    "INSERT INTO operations (id, tenant, kind, queue, priority, max_attempts, timeout_us, "
+    "  run_at, schedule_time, request_id, request_fingerprint, labels, input) "
+    "SELECT u.id, u.tenant, u.kind, u.queue, u.priority, u.max_attempts, u.timeout_us, "
+    "  coalesce(" LONGRUN_MICROS_TO_TS("u.schedule_us") ", now()), "
+    LONGRUN_MICROS_TO_TS("u.schedule_us") ", u.request_id, u.fingerprint, u.labels, u.input "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
+    "  $7::int8[], $8::int8[], $9::text[], $10::text[], $11::jsonb[], $12::jsonb[]) "
+    "  AS u(id, tenant, kind, queue, priority, max_attempts, timeout_us, schedule_us, "
+    "       request_id, fingerprint, labels, input) "
+    "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
+    "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
 // One statement: lock up to $2 runnable rows nobody else holds, mark them running.
 // $1 kinds (text[]), $2 limit, $3 worker id, $4 lease in microseconds, $5 queues (text[],
@@ -217,6 +235,7 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"OperationGetMany", kOperationGetManySql},
     {"OperationGetByRequestId", kOperationGetByRequestIdSql},
     {"OperationInsert", kOperationInsertSql},
+    {"OperationInsertBatch", kOperationInsertBatchSql},
     {"JobClaim", kJobClaimSql},
     {"JobCompleteSuccess", kJobCompleteSuccessSql},
     {"JobCompleteFailure", kJobCompleteFailureSql},

@@ -1,0 +1,59 @@
+// SubmitBatcher: group commit for Submit. Concurrent Submits queue here; each flusher thread
+// takes everything waiting (up to max_batch) and inserts it with one statement: one
+// transaction, one WAL flush, one NOTIFY for the whole batch. Every RPC is answered only
+// after its batch committed. Under light load a batch is a single Submit, so latency does
+// not wait for company; under heavy load batches grow while the previous commit is in
+// flight.
+#ifndef LONGRUN_SERVICES_API_SUBMIT_BATCHER_H_
+#define LONGRUN_SERVICES_API_SUBMIT_BATCHER_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/store/operation_store.h"
+
+namespace longrun::api {
+
+struct SubmitBatcherConfig {
+  int flushers = 2;      // concurrent batches in flight (each holds a pooled connection)
+  int max_batch = 512;
+  size_t max_queue = 20000;  // waiting Submits before RESOURCE_EXHAUSTED
+};
+
+class SubmitBatcher {
+ public:
+  using Callback = std::function<void(absl::StatusOr<store::OperationInsertResult>)>;
+
+  SubmitBatcher(store::OperationStore& store, SubmitBatcherConfig config);
+  ~SubmitBatcher();  // Shutdown()
+
+  // Queues one insert; `done` runs on a flusher thread after its batch committed (or
+  // failed). Returns false (and never calls `done`) when full or shut down.
+  bool Enqueue(store::OperationInsertParams params, Callback done);
+  // Flushes what is queued, then stops the flushers. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Item {
+    store::OperationInsertParams params;
+    Callback done;
+  };
+  void Loop();
+
+  store::OperationStore& store_;
+  SubmitBatcherConfig config_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_SUBMIT_BATCHER_H_
