@@ -132,6 +132,10 @@ class OperationStore {
   // Records the attempt's outcome if (id, attempt) is still the running attempt; otherwise
   // kAborted and nothing changes.
   virtual absl::Status JobComplete(const JobCompleteParams& params) = 0;
+  // Records many successful attempts in one statement. One entry per params, in order:
+  // OK, or kAborted for an attempt that was no longer current. Only `response` is used.
+  virtual absl::StatusOr<std::vector<absl::Status>> JobCompleteBatch(
+      const std::vector<JobCompleteParams>& successes) = 0;
   // Records progress if (id, attempt) is still the running attempt; otherwise kAborted.
   virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
   // Fails QUEUED jobs never started within params.older_than of their run_at (DEADLINE_EXCEEDED).

@@ -7,20 +7,16 @@
 #ifndef LONGRUN_SERVICES_API_SUBMIT_BATCHER_H_
 #define LONGRUN_SERVICES_API_SUBMIT_BATCHER_H_
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/concurrency/batcher.h"
 #include "libs/store/operation_store.h"
 
 namespace longrun::api {
 
 struct SubmitBatcherConfig {
-  int flushers = 2;      // concurrent batches in flight (each holds a pooled connection)
+  int flushers = 2;          // batches in flight at once (each holds a pooled connection)
   int max_batch = 512;
   size_t max_queue = 20000;  // waiting Submits before RESOURCE_EXHAUSTED
 };
@@ -30,28 +26,22 @@ class SubmitBatcher {
   using Callback = std::function<void(absl::StatusOr<store::OperationInsertResult>)>;
 
   SubmitBatcher(store::OperationStore& store, SubmitBatcherConfig config);
-  ~SubmitBatcher();  // Shutdown()
 
   // Queues one insert; `done` runs on a flusher thread after its batch committed (or
   // failed). Returns false (and never calls `done`) when full or shut down.
   bool Enqueue(store::OperationInsertParams params, Callback done);
   // Flushes what is queued, then stops the flushers. Idempotent.
-  void Shutdown();
+  void Shutdown() { batcher_.Shutdown(); }
 
  private:
   struct Item {
     store::OperationInsertParams params;
     Callback done;
   };
-  void Loop();
+  void Flush(std::vector<Item>& batch);
 
   store::OperationStore& store_;
-  SubmitBatcherConfig config_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  concurrency::Batcher<Item> batcher_;
 };
 
 }  // namespace longrun::api

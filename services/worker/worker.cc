@@ -20,6 +20,8 @@ Worker::Worker(WorkerConfig config, store::OperationStore& store, store::JobNoti
 Worker::~Worker() { Drain(); }
 
 void Worker::Start() {
+  completions_ = std::make_unique<concurrency::Batcher<CompletionItem>>(
+      2, 512, 100000, [this](std::vector<CompletionItem>& batch) { FlushCompletions(batch); });
   runners_ = std::make_unique<concurrency::Executor>(
       "runner", static_cast<int>(config_.concurrency), static_cast<size_t>(config_.concurrency));
   notifier_.Start([this] { Wake(); }, [this](const std::string& id) { CancelRunning(id); });
@@ -155,7 +157,7 @@ void Worker::Complete(const store::ClaimedJob& job, RunningJob& running,
                                                 {"reason", "job was handed back during drain"}});
         return;
       }
-      s = store_.JobComplete(params);
+      s = params.response.has_value() ? CompleteSuccessBatched(params) : store_.JobComplete(params);
     }
     if (s.ok()) return;
     if (s.code() == absl::StatusCode::kAborted) {
@@ -171,6 +173,23 @@ void Worker::Complete(const store::ClaimedJob& job, RunningJob& running,
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(2));
+  }
+}
+
+absl::Status Worker::CompleteSuccessBatched(const store::JobCompleteParams& params) {
+  CompletionItem item{params, {}};
+  std::future<absl::Status> done = item.done.get_future();
+  if (!completions_->Add(item)) return store_.JobComplete(params);
+  return done.get();
+}
+
+void Worker::FlushCompletions(std::vector<CompletionItem>& batch) {
+  std::vector<store::JobCompleteParams> params;
+  params.reserve(batch.size());
+  for (const CompletionItem& item : batch) params.push_back(item.params);
+  auto results = store_.JobCompleteBatch(params);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done.set_value(results.ok() ? (*results)[i] : results.status());
   }
 }
 
@@ -340,6 +359,7 @@ int Worker::Drain() {
   }
   if (runners_) runners_->Shutdown();
   runners_.reset();
+  if (completions_) completions_->Shutdown();
   return released;
 }
 

@@ -15,9 +15,11 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
+#include <future>
 #include <mutex>
 #include <thread>
 
+#include "libs/concurrency/batcher.h"
 #include "libs/concurrency/executor.h"
 #include "libs/store/operation_store.h"
 #include "services/worker/handlers/registry.h"
@@ -62,6 +64,14 @@ class Worker {
   void Complete(const store::ClaimedJob& job, RunningJob& running,
                 const absl::StatusOr<google::protobuf::Struct>& result);
   void Wake();
+  // Records a success through the completion batcher (group commit) and waits for it.
+  absl::Status CompleteSuccessBatched(const store::JobCompleteParams& params);
+
+  struct CompletionItem {
+    store::JobCompleteParams params;
+    std::promise<absl::Status> done;
+  };
+  void FlushCompletions(std::vector<CompletionItem>& batch);
 
   WorkerConfig config_;
   store::OperationStore& store_;
@@ -69,6 +79,7 @@ class Worker {
   const Registry& registry_;
   std::vector<std::string> kinds_;
   std::unique_ptr<concurrency::Executor> runners_;
+  std::unique_ptr<concurrency::Batcher<CompletionItem>> completions_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -57,7 +57,10 @@ class CpuWindow {
  public:
   CpuWindow(pid_t api_pid, pid_t pg_pid) : api_pid_(api_pid), pg_pid_(pg_pid) {}
   void Begin(const std::vector<pid_t>& workers = {});
-  void End(const std::vector<pid_t>& workers, RunResult& out);
+  void End(const std::vector<pid_t>& workers = {});
+  // Adds cpu_bench_cores, cpu_api_cores, cpu_pg_cores, cpu_workers_cores (those known),
+  // host_busy_pct and host_iowait_pct.
+  void Report(RunResult& out) const;
 
  private:
   struct Sample {
@@ -70,6 +73,8 @@ class CpuWindow {
   pid_t api_pid_;
   pid_t pg_pid_;
   Sample begin_;
+  Sample end_;
+  bool has_workers_ = false;
 };
 
 }  // namespace longrun::bench

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -191,6 +192,33 @@ absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
     fenced = Fenced(r, "completion", p.id, p.attempt);
   }));
   return fenced;
+}
+
+absl::StatusOr<std::vector<absl::Status>> PgOperationStore::JobCompleteBatch(
+    const std::vector<JobCompleteParams>& successes) {
+  std::vector<absl::Status> out;
+  if (successes.empty()) return out;
+  ArrayLiteral ids, attempts, responses;
+  for (const JobCompleteParams& p : successes) {
+    ids.Add(p.id);
+    attempts.Add(absl::StrCat(p.attempt));
+    responses.Add(ToJson(p.response.value_or(google::protobuf::Struct())));
+  }
+  std::set<std::string> applied;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r =
+        tx.exec_prepared("JobCompleteSuccessBatch", ids.Done(), attempts.Done(), responses.Done());
+    for (const auto& row : r) applied.insert(row[0].as<std::string>());
+  }));
+  out.reserve(successes.size());
+  for (const JobCompleteParams& p : successes) {
+    out.push_back(applied.count(p.id) > 0
+                      ? absl::OkStatus()
+                      : absl::AbortedError(absl::StrCat("completion of operations/", p.id, " attempt ",
+                                                        p.attempt, " ignored: the attempt is no longer current")));
+  }
+  return out;
 }
 
 absl::Status PgOperationStore::JobProgress(const JobProgressParams& p) {

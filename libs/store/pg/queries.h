@@ -97,6 +97,24 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
     "INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
     "SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done";
 
+// Batched successes: $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]). Returns
+// the ids that were still current (the others were fenced).
+inline constexpr std::string_view kJobCompleteSuccessBatchSql =
+    "WITH input AS ("
+    "  SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS t(id, attempt, response)), "
+    "done AS ("
+    "  UPDATE operations o SET state = 'SUCCEEDED', response = i.response, "
+    "    progress_percent = 100, progress_message = '', end_time = now(), update_time = now(), "
+    "    lease_expires_at = NULL, error_code = NULL, error_message = NULL, "
+    "    version = o.version + 1 "
+    "  FROM input i "
+    "  WHERE o.id = i.id AND o.attempt = i.attempt AND o.state IN ('RUNNING', 'CANCELLING') "
+    "  RETURNING o.id, o.attempt, o.worker_id, o.attempt_start_time), "
+    "recorded AS ("
+    "  INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
+    "  SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done) "
+    "SELECT id::text FROM done";
+
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure).
 // A job whose cancellation was requested ends CANCELLED whatever the handler returned.
 inline constexpr std::string_view kJobCompleteFailureSql =
@@ -238,6 +256,7 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"OperationInsertBatch", kOperationInsertBatchSql},
     {"JobClaim", kJobClaimSql},
     {"JobCompleteSuccess", kJobCompleteSuccessSql},
+    {"JobCompleteSuccessBatch", kJobCompleteSuccessBatchSql},
     {"JobCompleteFailure", kJobCompleteFailureSql},
     {"JobProgress", kJobProgressSql},
 };

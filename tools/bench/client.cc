@@ -1,0 +1,105 @@
+#include "tools/bench/client.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace longrun::bench {
+
+absl::StatusOr<std::unique_ptr<Clients>> Connect(const Options& o) {
+  auto cl = std::make_unique<Clients>();
+  cl->channels = MakeChannels(o.server, o.channels);
+  if (absl::Status s = ConnectAll(cl->channels, absl::Seconds(10)); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot reach ", o.server, ": ", s.message()));
+  }
+  for (const auto& ch : cl->channels) {
+    cl->ops.push_back(longrun::v1::Operations::NewStub(ch));
+    cl->health.push_back(grpc::health::v1::Health::NewStub(ch));
+  }
+  return cl;
+}
+
+std::string RunLabel(const Options& o, int run) { return absl::StrCat(o.run_id, "-", run + 1); }
+
+longrun::v1::SubmitRequest SubmitTemplate(const std::string& kind, const std::string& input_json,
+                                          const std::string& label) {
+  longrun::v1::SubmitRequest req;
+  req.set_kind(kind);
+  (void)google::protobuf::util::JsonStringToMessage(input_json, req.mutable_input());
+  (*req.mutable_labels())["bench_run"] = label;
+  return req;
+}
+
+namespace {
+std::chrono::system_clock::time_point Deadline(const Options& o) {
+  return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(o.rpc_timeout);
+}
+}  // namespace
+
+LoopStats SubmitMany(const Options& o, Clients& cl, int64_t n, int64_t c,
+                     const longrun::v1::SubmitRequest& req, std::vector<std::string>* names) {
+  using Call = UnaryCall<longrun::v1::SubmitRequest, google::longrunning::Operation>;
+  if (names != nullptr) names->assign(static_cast<size_t>(n), "");
+  IssueFn issue = [&](int64_t i, Done done) {
+    auto* call = new Call;
+    call->req = req;
+    call->ctx.set_deadline(Deadline(o));
+    cl.op(i).async()->Submit(&call->ctx, &call->req, &call->resp,
+                             [call, i, names, done = std::move(done)](grpc::Status s) {
+                               if (s.ok() && names != nullptr) {
+                                 (*names)[static_cast<size_t>(i)] = call->resp.name();
+                               }
+                               delete call;
+                               done(s);
+                             });
+  };
+  return RunClosedLoop(n, c, o.max_errors, issue);
+}
+
+int64_t CancelAll(const Options& o, Clients& cl, const std::vector<std::string>& names) {
+  using Call = UnaryCall<longrun::v1::CancelOperationRequest, google::longrunning::Operation>;
+  std::vector<std::string> live;
+  for (const auto& n : names) {
+    if (!n.empty()) live.push_back(n);
+  }
+  IssueFn issue = [&](int64_t i, Done done) {
+    auto* call = new Call;
+    call->req.set_name(live[static_cast<size_t>(i)]);
+    call->ctx.set_deadline(Deadline(o));
+    cl.op(i).async()->CancelOperation(&call->ctx, &call->req, &call->resp,
+                                      [call, done = std::move(done)](grpc::Status s) {
+                                        delete call;
+                                        done(s);
+                                      });
+  };
+  const int64_t t0 = MonoNs();
+  LoopStats st = RunClosedLoop(static_cast<int64_t>(live.size()), 64, static_cast<int64_t>(live.size()), issue);
+  Log(absl::StrCat("clean-up: cancelled ", st.ok, " queued operations in ",
+                   absl::FormatDuration(absl::Nanoseconds(MonoNs() - t0)),
+                   st.errors ? absl::StrCat(" (", st.errors, " errors)") : ""));
+  return st.errors;
+}
+
+void AddLoop(RunResult& r, const LoopStats& st, const std::string& rps_key,
+             const std::string& latency_prefix) {
+  const double secs = st.seconds();
+  r.Add(rps_key, secs > 0 ? static_cast<double>(st.ok) / secs : 0, 0);
+  std::vector<int64_t> lat = st.latency_ns;
+  r.AddLatencies(latency_prefix, lat);
+  r.errors += st.errors;
+  for (const auto& e : st.first_errors) {
+    if (r.error_samples.size() < 5) r.error_samples.push_back(e);
+  }
+  if (st.aborted && r.failure.empty()) {
+    r.failure = absl::StrCat(st.errors, " RPC errors, more than --max-errors; stopped after ",
+                             st.issued, " calls");
+  }
+}
+
+void AddCommonParams(const Options& o, Params& p) {
+  p.Add("server", o.server);
+  p.Add("channels", o.channels);
+}
+
+}  // namespace longrun::bench

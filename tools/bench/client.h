@@ -1,0 +1,53 @@
+// What several modes share: connected stubs over --channels connections, batches of
+// Submit / Cancel through the closed loop, and turning loop statistics into figures.
+#ifndef LONGRUN_TOOLS_BENCH_CLIENT_H_
+#define LONGRUN_TOOLS_BENCH_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "longrun/v1/operations.grpc.pb.h"
+#include "tools/bench/bench.h"
+#include "tools/bench/rpc_loop.h"
+
+namespace longrun::bench {
+
+struct Clients {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<longrun::v1::Operations::Stub>> ops;
+  std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> health;
+  longrun::v1::Operations::Stub& op(int64_t i) { return *ops[static_cast<size_t>(i) % ops.size()]; }
+};
+
+// Opens and connects --channels channels.
+absl::StatusOr<std::unique_ptr<Clients>> Connect(const Options& o);
+
+// The label value tying a run's operations together: RUNID-RUN.
+std::string RunLabel(const Options& o, int run);
+
+// A Submit request: kind, input (a JSON object) and label bench_run=`label`.
+longrun::v1::SubmitRequest SubmitTemplate(const std::string& kind, const std::string& input_json,
+                                          const std::string& label);
+
+// Submits `n` copies of `req` with `c` outstanding; names[i] is call i's operation ("" if
+// it failed). `names` may be null.
+LoopStats SubmitMany(const Options& o, Clients& cl, int64_t n, int64_t c,
+                     const longrun::v1::SubmitRequest& req, std::vector<std::string>* names);
+
+// Cancels the named operations (unmeasured clean-up so that no runnable work is left for
+// later modes); returns how many calls failed.
+int64_t CancelAll(const Options& o, Clients& cl, const std::vector<std::string>& names);
+
+// rps, PREFIX latencies; errors and samples; a failure if the loop exceeded --max-errors.
+void AddLoop(RunResult& r, const LoopStats& st, const std::string& rps_key,
+             const std::string& latency_prefix);
+
+// Common parameters: server, channels.
+void AddCommonParams(const Options& o, Params& p);
+
+}  // namespace longrun::bench
+
+#endif  // LONGRUN_TOOLS_BENCH_CLIENT_H_

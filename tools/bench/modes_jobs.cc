@@ -1,0 +1,359 @@
+// e2e, drain, pickup: modes that run jobs through workers the bench starts itself, and
+// read completion from the database.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tools/bench/client.h"
+#include "tools/bench/db.h"
+#include "tools/bench/jobs.h"
+#include "tools/bench/procs.h"
+
+namespace longrun::bench {
+
+int64_t TimestampNs(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000000LL + t.nanos();
+}
+
+absl::Status StartWorkers(const Options& o, WorkerSet& ws, int64_t count, int64_t concurrency,
+                          const std::string& tag) {
+  if (count <= 0) return absl::OkStatus();
+  std::vector<std::string> args = {
+      absl::StrCat("--database-url=", o.database_url),
+      absl::StrCat("--poll-interval=", absl::FormatDuration(o.worker_poll_interval)),
+      absl::StrCat("--concurrency=", concurrency)};
+  return ws.Start(o.worker_bin, args, count, o.log_dir, tag);
+}
+
+absl::Status WaitWorkersUp(WorkerSet& ws) {
+  absl::SleepFor(absl::Seconds(1));
+  return ws.CheckRunning();
+}
+
+void WarnIfBacklog(Db& db) {
+  auto n = db.QueryInt(
+      "SELECT count(*) FROM operations WHERE state IN ('QUEUED', 'RETRY_WAIT', 'RUNNING', "
+      "'CANCELLING')");
+  if (n.ok() && *n > 0) {
+    Log(absl::StrCat("warning: ", *n,
+                     " operations of other runs are not finished; workers will spend time on "
+                     "them and the figures will be off"));
+  }
+}
+
+// Operations of the run that are not finished. Both arms of the OR match a partial index
+// (runnable, leased), so the cost follows the backlog, not the table size.
+absl::StatusOr<int64_t> Remaining(Db& db, const std::string& label) {
+  return db.QueryInt(
+      "SELECT count(*) FROM operations "
+      " WHERE (state IN ('QUEUED', 'RETRY_WAIT') OR state IN ('RUNNING', 'CANCELLING')) "
+      "   AND labels->>'bench_run' = $1",
+      {label});
+}
+
+absl::Status WaitAllFinished(Db& db, const std::string& label, absl::Duration interval,
+                             absl::Duration timeout, WorkerSet* workers, int64_t* done_mono_ns) {
+  const int64_t deadline = MonoNs() + absl::ToInt64Nanoseconds(timeout);
+  for (;;) {
+    const int64_t t = MonoNs();
+    auto rem = Remaining(db, label);
+    if (!rem.ok()) return rem.status();
+    if (*rem == 0) {
+      *done_mono_ns = t;  // the query's snapshot is no older than its start
+      return absl::OkStatus();
+    }
+    if (t > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          *rem, " operations still unfinished after ", absl::FormatDuration(timeout)));
+    }
+    if (workers != nullptr) {
+      if (absl::Status s = workers->CheckRunning(); !s.ok()) return s;
+    }
+    const int64_t next = t + absl::ToInt64Nanoseconds(interval);
+    const int64_t now = MonoNs();
+    if (next > now) std::this_thread::sleep_for(std::chrono::nanoseconds(next - now));
+  }
+}
+
+absl::Status VerifySucceeded(Db& db, const std::string& label, int64_t acked) {
+  auto rows = db.Query(
+      "SELECT state::text, count(*) FROM operations WHERE labels->>'bench_run' = $1 GROUP BY 1",
+      {label});
+  if (!rows.ok()) return rows.status();
+  int64_t succeeded = 0;
+  std::string other;
+  for (const auto& row : *rows) {
+    int64_t n = 0;
+    (void)absl::SimpleAtoi(row[1], &n);
+    if (row[0] == "SUCCEEDED") {
+      succeeded = n;
+    } else {
+      absl::StrAppend(&other, other.empty() ? "" : ", ", n, " ", row[0]);
+    }
+  }
+  if (!other.empty() || succeeded < acked) {
+    return absl::InternalError(absl::StrCat("expected ", acked, " SUCCEEDED operations, found ",
+                                            succeeded, other.empty() ? "" : " and ", other));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> ServerLatenciesNs(Db& db, const std::string& label,
+                                                       const std::string& from,
+                                                       const std::string& to) {
+  auto rows = db.Query(absl::StrCat("SELECT (extract(epoch FROM ", to, " - ", from,
+                                    ") * 1000000)::bigint FROM operations "
+                                    "WHERE labels->>'bench_run' = $1 AND state = 'SUCCEEDED'"),
+                       {label});
+  if (!rows.ok()) return rows.status();
+  std::vector<int64_t> out;
+  out.reserve(rows->size());
+  for (const auto& row : *rows) {
+    int64_t us = 0;
+    if (absl::SimpleAtoi(row[0], &us)) out.push_back(us * 1000);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr char kEchoInput[] = R"({"hello": "bench"})";
+
+void Fail(RunResult& r, const absl::Status& s) {
+  if (r.failure.empty()) r.failure = std::string(s.message());
+}
+
+void AddWorkerParams(const Options& o, Params& p, int64_t workers, int64_t concurrency) {
+  p.Add("workers", workers);
+  p.Add("worker_concurrency", concurrency);
+  p.Add("worker_poll_interval", absl::FormatDuration(o.worker_poll_interval));
+}
+
+}  // namespace
+
+RunResult RunE2e(const Options& o, int run, Params& params) {
+  const int64_t workers = o.workers;
+  const int64_t conc = o.worker_concurrency;
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("kind", "demo.echo");
+    params.Add("n", o.n);
+    params.Add("c", o.c);
+    AddWorkerParams(o, params, workers, conc);
+    params.Add("done_poll", "20ms");
+  }
+  RunResult r;
+  const std::string label = RunLabel(o, run);
+  auto db = Db::Connect(o.database_url);
+  if (!db.ok()) return Fail(r, db.status()), r;
+  auto cl = Connect(o);
+  if (!cl.ok()) return Fail(r, cl.status()), r;
+  WarnIfBacklog(**db);
+  WorkerSet ws;
+  if (absl::Status s = StartWorkers(o, ws, workers, conc, absl::StrCat("e2e-", run + 1)); !s.ok()) {
+    return Fail(r, s), r;
+  }
+  if (absl::Status s = WaitWorkersUp(ws); !s.ok()) return Fail(r, s), r;
+  Log(absl::StrCat("e2e: ", workers, " workers up; submitting ", o.n, " jobs (label bench_run=",
+                   label, ")"));
+
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin(ws.pids());
+  // The poller waits for the submit loop, then for the run's last unfinished operation.
+  std::atomic<bool> submitted{false};
+  int64_t done_ns = 0;
+  absl::Status poll_status;
+  std::thread poller([&] {
+    auto pdb = Db::Connect(o.database_url);
+    if (!pdb.ok()) {
+      poll_status = pdb.status();
+      return;
+    }
+    while (!submitted.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    poll_status = WaitAllFinished(**pdb, label, absl::Milliseconds(20), o.timeout, &ws, &done_ns);
+  });
+  LoopStats st = SubmitMany(o, **cl, o.n, o.c,
+                            SubmitTemplate("demo.echo", kEchoInput, label), nullptr);
+  submitted.store(true);
+  poller.join();
+  cpu.End(ws.pids());
+  ws.Stop();
+
+  const double total_s = static_cast<double>(done_ns - st.start_mono_ns) / 1e9;
+  if (poll_status.ok()) {
+    r.Add("jobs_per_s", static_cast<double>(st.ok) / total_s, 0);
+    r.Add("total_s", total_s, 2);
+  }
+  r.Add("submit_s", st.seconds(), 2);
+  AddLoop(r, st, "submit_rps", "submit_rpc");
+  if (!poll_status.ok()) return Fail(r, poll_status), r;
+  if (absl::Status s = VerifySucceeded(**db, label, st.ok); !s.ok()) Fail(r, s);
+  auto lat = ServerLatenciesNs(**db, label, "create_time", "end_time");
+  if (!lat.ok()) return Fail(r, lat.status()), r;
+  r.AddLatencies("submit_to_done", *lat);
+  cpu.Report(r);
+  return r;
+}
+
+RunResult RunDrain(const Options& o, int run, Params& params) {
+  const int64_t workers = o.workers;
+  const int64_t conc = o.worker_concurrency;
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("kind", "demo.echo");
+    params.Add("n", o.n);
+    params.Add("c", o.c);
+    AddWorkerParams(o, params, workers, conc);
+    params.Add("done_poll", "10ms");
+  }
+  RunResult r;
+  const std::string label = RunLabel(o, run);
+  if (workers <= 0) return Fail(r, absl::InvalidArgumentError("drain needs --workers >= 1")), r;
+  auto db = Db::Connect(o.database_url);
+  if (!db.ok()) return Fail(r, db.status()), r;
+  auto cl = Connect(o);
+  if (!cl.ok()) return Fail(r, cl.status()), r;
+  WarnIfBacklog(**db);
+
+  Log(absl::StrCat("drain: enqueueing ", o.n, " jobs (label bench_run=", label, ")"));
+  CpuWindow enqueue_cpu(o.api_pid, o.pg_pid);
+  enqueue_cpu.Begin();
+  LoopStats st = SubmitMany(o, **cl, o.n, o.c,
+                            SubmitTemplate("demo.echo", kEchoInput, label), nullptr);
+  enqueue_cpu.End();
+  r.Add("enqueue_s", st.seconds(), 2);
+  AddLoop(r, st, "enqueue_rps", "enqueue_rpc");
+  if (!r.failure.empty()) return r;
+
+  Log(absl::StrCat("drain: starting ", workers, " workers"));
+  WorkerSet ws;
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  const int64_t start_mono = MonoNs();
+  const int64_t start_wall = WallNs();
+  if (absl::Status s = StartWorkers(o, ws, workers, conc, absl::StrCat("drain-", run + 1));
+      !s.ok()) {
+    return Fail(r, s), r;
+  }
+  int64_t done_ns = 0;
+  absl::Status s = WaitAllFinished(**db, label, absl::Milliseconds(10), o.timeout, &ws, &done_ns);
+  cpu.End(ws.pids());
+  ws.Stop();
+  if (!s.ok()) return Fail(r, s), r;
+  const double drain_s = static_cast<double>(done_ns - start_mono) / 1e9;
+  r.Add("drain_s", drain_s, 2);
+  r.Add("jobs_per_s", static_cast<double>(st.ok) / drain_s, 0);
+  auto first = db->get()->QueryInt(
+      "SELECT (extract(epoch FROM min(start_time)) * 1000000)::bigint FROM operations "
+      "WHERE labels->>'bench_run' = $1",
+      {label});
+  if (first.ok()) {
+    r.Add("first_claim_after_s", static_cast<double>(*first * 1000 - start_wall) / 1e9, 2);
+  }
+  if (absl::Status v = VerifySucceeded(**db, label, st.ok); !v.ok()) Fail(r, v);
+  cpu.Report(r);
+  return r;
+}
+
+RunResult RunPickup(const Options& o, int run, Params& params) {
+  const int64_t workers = o.workers;
+  const int64_t conc = o.worker_concurrency;
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("kind", "demo.echo");
+    params.Add("n", o.n);
+    AddWorkerParams(o, params, workers, conc);
+  }
+  RunResult r;
+  const std::string label = RunLabel(o, run);
+  auto cl = Connect(o);
+  if (!cl.ok()) return Fail(r, cl.status()), r;
+  if (o.database_url.empty() && workers > 0) {
+    return Fail(r, absl::InvalidArgumentError("pickup starts a worker: --database-url is required")), r;
+  }
+  if (!o.database_url.empty()) {
+    auto db = Db::Connect(o.database_url);
+    if (!db.ok()) return Fail(r, db.status()), r;
+    WarnIfBacklog(**db);
+  }
+  WorkerSet ws;
+  if (absl::Status s = StartWorkers(o, ws, workers, conc, absl::StrCat("pickup-", run + 1));
+      !s.ok()) {
+    return Fail(r, s), r;
+  }
+  if (absl::Status s = WaitWorkersUp(ws); !s.ok()) return Fail(r, s), r;
+  Log(absl::StrCat("pickup: ", o.n, " sequential submit + watch"));
+
+  const auto req = SubmitTemplate("demo.echo", kEchoInput, label);
+  std::vector<int64_t> server_start, seen_running, seen_done;
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin(ws.pids());
+  auto error = [&](const std::string& e) {
+    ++r.errors;
+    if (r.error_samples.size() < 5) {
+      r.error_samples.push_back(e);
+      Log("error: " + e);
+    }
+  };
+  for (int64_t k = 0; k < o.n && r.errors <= o.max_errors; ++k) {
+    auto& stub = (*cl)->op(k);
+    const int64_t t0 = MonoNs();
+    google::longrunning::Operation op;
+    {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(o.rpc_timeout));
+      grpc::Status s = stub.Submit(&ctx, req, &op);
+      if (!s.ok()) {
+        error("Submit: " + StatusText(s));
+        continue;
+      }
+    }
+    longrun::v1::WatchOperationRequest wreq;
+    wreq.set_name(op.name());
+    grpc::ClientContext wctx;
+    wctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(o.timeout));
+    auto reader = stub.WatchOperation(&wctx, wreq);
+    int64_t t_run = 0, t_done = 0;
+    longrun::v1::OperationMetadata md;
+    google::longrunning::Operation msg;
+    while (reader->Read(&msg)) {
+      const int64_t t = MonoNs();
+      longrun::v1::OperationMetadata m;
+      msg.metadata().UnpackTo(&m);
+      if (t_run == 0 && (msg.done() || m.state() != longrun::v1::OperationMetadata::QUEUED)) {
+        t_run = t;
+      }
+      if (msg.done()) {
+        t_done = t;
+        md = m;
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok() || t_done == 0) {
+      error(absl::StrCat("WatchOperation ", op.name(), ": ",
+                         s.ok() ? "ended without a done message" : StatusText(s)));
+      continue;
+    }
+    if (md.state() != longrun::v1::OperationMetadata::SUCCEEDED) {
+      error(absl::StrCat(op.name(), " ended ", longrun::v1::OperationMetadata::State_Name(md.state())));
+      continue;
+    }
+    server_start.push_back(TimestampNs(md.start_time()) - TimestampNs(md.create_time()));
+    seen_running.push_back(t_run - t0);
+    seen_done.push_back(t_done - t0);
+  }
+  cpu.End(ws.pids());
+  ws.Stop();
+  r.Add("pickups", static_cast<double>(seen_done.size()), 0);
+  r.AddLatencies("start_server", server_start, {50, 99});
+  r.AddLatencies("running_seen", seen_running, {50, 99});
+  r.AddLatencies("done_seen", seen_done, {50, 99});
+  cpu.Report(r);
+  if (r.errors > o.max_errors) Fail(r, absl::InternalError("more than --max-errors errors"));
+  return r;
+}
+
+}  // namespace longrun::bench

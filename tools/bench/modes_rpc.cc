@@ -1,0 +1,137 @@
+// baseline, submit, poll: closed-loop request rates against the api alone (no workers).
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "tools/bench/client.h"
+#include "tools/bench/procs.h"
+
+namespace longrun::bench {
+
+namespace {
+
+std::chrono::system_clock::time_point Deadline(const Options& o) {
+  return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(o.rpc_timeout);
+}
+
+constexpr char kEchoInput[] = R"({"hello": "bench"})";
+
+}  // namespace
+
+RunResult RunBaseline(const Options& o, int run, Params& params) {
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("rpc", "grpc.health.v1.Health/Check");
+    params.Add("n", o.n);
+    params.Add("c", o.c);
+    params.Add("warmup", o.warmup);
+  }
+  RunResult r;
+  auto cl = Connect(o);
+  if (!cl.ok()) {
+    r.failure = std::string(cl.status().message());
+    return r;
+  }
+  using Call = UnaryCall<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>;
+  IssueFn issue = [&](int64_t i, Done done) {
+    auto* call = new Call;
+    call->ctx.set_deadline(Deadline(o));
+    (*cl)->health[static_cast<size_t>(i) % (*cl)->health.size()]->async()->Check(
+        &call->ctx, &call->req, &call->resp, [call, done = std::move(done)](grpc::Status s) {
+          if (s.ok() && call->resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+            s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "health: not SERVING");
+          }
+          delete call;
+          done(s);
+        });
+  };
+  (void)RunClosedLoop(o.warmup, o.c, o.warmup, issue);
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  LoopStats st = RunClosedLoop(o.n, o.c, o.max_errors, issue);
+  cpu.End();
+  AddLoop(r, st, "rps", "lat");
+  cpu.Report(r);
+  return r;
+}
+
+RunResult RunSubmit(const Options& o, int run, Params& params) {
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("rpc", "longrun.v1.Operations/Submit");
+    params.Add("kind", "demo.echo");
+    params.Add("input", kEchoInput);
+    params.Add("n", o.n);
+    params.Add("c", o.c);
+    params.Add("warmup", o.warmup);
+    params.Add("cleanup", o.cleanup ? "cancel" : "none");
+  }
+  RunResult r;
+  auto cl = Connect(o);
+  if (!cl.ok()) {
+    r.failure = std::string(cl.status().message());
+    return r;
+  }
+  const auto req = SubmitTemplate("demo.echo", kEchoInput, RunLabel(o, run));
+  std::vector<std::string> warm_names, names;
+  (void)SubmitMany(o, **cl, o.warmup, o.c, req, &warm_names);
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  LoopStats st = SubmitMany(o, **cl, o.n, o.c, req, &names);
+  cpu.End();
+  AddLoop(r, st, "rps", "lat");
+  cpu.Report(r);
+  if (o.cleanup) {
+    names.insert(names.end(), warm_names.begin(), warm_names.end());
+    (void)CancelAll(o, **cl, names);
+  }
+  return r;
+}
+
+RunResult RunPoll(const Options& o, int run, Params& params) {
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("rpc", "longrun.v1.Operations/GetOperation");
+    params.Add("ops", o.ops);
+    params.Add("n", o.n);
+    params.Add("c", o.c);
+    params.Add("warmup", o.warmup);
+    params.Add("cleanup", o.cleanup ? "cancel" : "none");
+  }
+  RunResult r;
+  auto cl = Connect(o);
+  if (!cl.ok()) {
+    r.failure = std::string(cl.status().message());
+    return r;
+  }
+  std::vector<std::string> names;
+  LoopStats setup = SubmitMany(o, **cl, o.ops, o.c,
+                               SubmitTemplate("demo.echo", kEchoInput, RunLabel(o, run)), &names);
+  if (setup.errors > 0) {
+    r.failure = absl::StrCat("submitting the ", o.ops, " operations to poll failed: ",
+                             setup.first_errors.empty() ? "" : setup.first_errors[0]);
+    return r;
+  }
+  Log(absl::StrCat("poll: submitted ", names.size(), " operations"));
+  using Call = UnaryCall<longrun::v1::GetOperationRequest, google::longrunning::Operation>;
+  IssueFn issue = [&](int64_t i, Done done) {
+    auto* call = new Call;
+    call->req.set_name(names[static_cast<size_t>(i) % names.size()]);
+    call->ctx.set_deadline(Deadline(o));
+    (*cl)->op(i).async()->GetOperation(&call->ctx, &call->req, &call->resp,
+                                       [call, done = std::move(done)](grpc::Status s) {
+                                         delete call;
+                                         done(s);
+                                       });
+  };
+  (void)RunClosedLoop(o.warmup, o.c, o.warmup, issue);
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  LoopStats st = RunClosedLoop(o.n, o.c, o.max_errors, issue);
+  cpu.End();
+  AddLoop(r, st, "rps", "lat");
+  cpu.Report(r);
+  if (o.cleanup) (void)CancelAll(o, **cl, names);
+  return r;
+}
+
+}  // namespace longrun::bench
