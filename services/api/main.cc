@@ -13,6 +13,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
+#include "libs/common/signals.h"
 #include "libs/concurrency/executor.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
@@ -49,13 +50,7 @@ int RunMigrate(const std::string& url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait once serving; block them first so an early SIGTERM is
-  // not fatal, and before any thread starts so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = longrun::BlockTerminationSignals();
   using longrun::api::ApiConfig;
   ApiConfig config;
   int64_t max_input = config.limits.max_input_bytes;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
+#include "libs/common/signals.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/pg_operation_store.h"
 #include "services/worker/handlers/registry.h"
@@ -41,13 +42,7 @@ std::string DefaultWorkerId() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait once serving; block them first so an early SIGTERM is
-  // not fatal, and before any thread starts so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = longrun::BlockTerminationSignals();
   longrun::worker::WorkerConfig config;
   std::string kinds;
   longrun::FlagSet flags("longrun-worker", kUsage);
