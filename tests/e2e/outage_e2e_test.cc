@@ -67,7 +67,7 @@ TEST(OutageE2E, DatabaseDownIsUnavailableThenRecoversWithoutRestart) {
     EXPECT_TRUE(watcher.messages().back().done());
     EXPECT_EQ(Metadata(watcher.messages().back()).state(), longrun::v1::OperationMetadata::SUCCEEDED);
   }
-  PgCtl(absl::StrCat("stop ", dir, " immediate"));
+  PgCtl(absl::StrCat("destroy ", dir));
 }
 
 // Restarts PostgreSQL (fast, then immediate) while clients keep submitting: every Submit the
@@ -128,7 +128,7 @@ TEST(OutageE2E, RestartsMidRunLoseNoAcknowledgedSubmit) {
     }
     EXPECT_EQ(db.QueryValue("SELECT count(*) FROM operations WHERE state <> 'SUCCEEDED'"), "0");
   }
-  PgCtl(absl::StrCat("stop ", dir, " immediate"));
+  PgCtl(absl::StrCat("destroy ", dir));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #   tools/dev/pg.sh stop DIR [fast|immediate]
 #   tools/dev/pg.sh url DIR            prints the URL of a started cluster
 #   tools/dev/pg.sh status DIR
+#   tools/dev/pg.sh destroy DIR         stop and delete the cluster
 #
 # PostgreSQL refuses to run as root, so when run as root the cluster belongs to the
 # "postgres" user. Durable settings (fsync and synchronous_commit on) as in production.
@@ -17,6 +18,17 @@ cmd=${1:-}; dir=${2:-}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 data="$dir/data"
+# As root the cluster runs as "postgres", which must be able to reach DIR. When some parent
+# directory is private (a checkout under /root, say), keep the data directory under /tmp
+# instead and remember where in DIR.
+if [ "$(id -u)" = 0 ]; then
+  if [ -f "$dir/datadir" ]; then
+    data=$(cat "$dir/datadir")
+  elif ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+    data="/tmp/longrun-pg-$(printf '%s' "$dir" | md5sum | cut -c1-12)/data"
+    echo "$data" >"$dir/datadir"
+  fi
+fi
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/pg_ctl" ] || { echo "pg.sh: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 
@@ -33,8 +45,8 @@ case "$cmd" in
   start)
     if [ ! -f "$data/PG_VERSION" ]; then
       mkdir -p "$data"
-      # The cluster owner must reach the directory; the parent chain stays as it is.
-      [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir" && chmod 755 "$dir"
+      # The cluster owner must own the data directory.
+      [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$data")" && chmod 755 "$(dirname "$data")"
       as_owner "$bin/initdb" -D "$data" -U "$owner" --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
       cat >>"$data/postgresql.conf" <<CONF
@@ -60,13 +72,13 @@ CONF
         while ! port_free "$port"; do port=$((port + 1)); done
       fi
       echo "$port" >"$dir/port"
-      if as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 -o "-p $port" start >/dev/null; then
+      if as_owner "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -w -t 60 -o "-p $port" start >/dev/null; then
         started=1; break
       fi
       [ -n "${3:-}" ] && break
       port=""
     done
-    [ "$started" = 1 ] || { tail -20 "$dir/postgres.log" >&2; exit 1; }
+    [ "$started" = 1 ] || { tail -20 "$(dirname "$data")/postgres.log" >&2; exit 1; }
     as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U "$owner" -d postgres -qAtc \
       "SELECT 1 FROM pg_database WHERE datname = 'longrun'" | grep -q 1 ||
       as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$owner" longrun
@@ -75,6 +87,13 @@ CONF
   stop)
     [ -f "$data/PG_VERSION" ] || exit 0
     as_owner "$bin/pg_ctl" -D "$data" -m "${3:-fast}" -w stop >/dev/null 2>&1 || true
+    ;;
+  destroy)  # stop and remove the cluster's files
+    if [ -f "$data/PG_VERSION" ]; then
+      as_owner "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    case "$data" in /tmp/longrun-pg-*) rm -rf "$(dirname "$data")" ;; esac
+    rm -rf "$dir"
     ;;
   url) url ;;
   status) as_owner "$bin/pg_ctl" -D "$data" status ;;
