@@ -90,7 +90,7 @@ TEST(OutageE2E, RestartsMidRunLoseNoAcknowledgedSubmit) {
       clients.emplace_back([&] {
         while (!stop) {
           google::longrunning::Operation op;
-          grpc::Status s = stack.Submit("demo.sleep", R"({"seconds": 0.05})", &op);
+          grpc::Status s = stack.Submit("demo.echo", R"({"n": 1})", &op);
           if (s.ok()) {
             std::lock_guard<std::mutex> lock(mu);
             acknowledged.push_back(op.name());
