@@ -22,11 +22,29 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Connect(const std::string& url) {
 
 Db::~Db() { PQfinish(conn_); }
 
+int Db::BackendPid() const { return PQbackendPID(conn_); }
+
 absl::StatusOr<Db::Rows> Db::Query(const std::string& sql, const std::vector<std::string>& params) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p.c_str());
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                               values.data(), nullptr, nullptr, 0);
+  return Collect(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr, 0));
+}
+
+absl::Status Db::Prepare(const std::string& name, const std::string& sql) {
+  auto r = Collect(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
+  return r.ok() ? absl::OkStatus() : r.status();
+}
+
+absl::StatusOr<Db::Rows> Db::Execute(const std::string& name,
+                                     const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  return Collect(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                values.data(), nullptr, nullptr, 0));
+}
+
+absl::StatusOr<Db::Rows> Db::Collect(PGresult* res) {
   const ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
     std::string msg = PQresultErrorMessage(res);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace longrun::bench {
 
@@ -25,9 +26,15 @@ class Db {
   // First column of the first row as an integer.
   absl::StatusOr<int64_t> QueryInt(const std::string& sql,
                                    const std::vector<std::string>& params = {});
+  // A named prepared statement, planned once (generic plan) for repeated cheap queries.
+  absl::Status Prepare(const std::string& name, const std::string& sql);
+  absl::StatusOr<Rows> Execute(const std::string& name, const std::vector<std::string>& params);
+  // PID of the server process serving this connection.
+  int BackendPid() const;
 
  private:
   explicit Db(pg_conn* conn) : conn_(conn) {}
+  absl::StatusOr<Rows> Collect(::pg_result* res);
   pg_conn* conn_;
 };
 

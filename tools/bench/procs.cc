@@ -191,6 +191,10 @@ absl::StatusOr<int64_t> ReadRssKib(pid_t pid) {
 
 bool ProcessAlive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
 
+double ProcessCpuSeconds(pid_t pid) {
+  return static_cast<double>(ProcTicks(pid, false)) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 CpuWindow::Sample CpuWindow::Take(const std::vector<pid_t>& workers) const {
   Sample s;
   s.wall_ns = MonoNs();

@@ -49,6 +49,8 @@ std::string SelfDir();
 // VmRSS of `pid` in KiB.
 absl::StatusOr<int64_t> ReadRssKib(pid_t pid);
 bool ProcessAlive(pid_t pid);
+// CPU seconds (user + system) used so far by `pid`; 0 if it cannot be read.
+double ProcessCpuSeconds(pid_t pid);
 
 // CPU used between Begin and End by the bench itself, the api, PostgreSQL (the postmaster and
 // all its children, exited ones included) and the given workers, in cores (CPU seconds per

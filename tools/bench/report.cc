@@ -12,15 +12,15 @@
 namespace longrun::bench {
 
 void Params::Add(const std::string& key, int64_t value) {
-  items_.emplace_back(key, absl::StrCat(value));
+  items_.push_back({key, absl::StrCat(value), absl::StrCat(value)});
 }
 
 void Params::Add(const std::string& key, double value) {
-  items_.emplace_back(key, absl::StrFormat("%.6g", value));
+  items_.push_back({key, absl::StrFormat("%.6g", value), absl::StrFormat("%.6g", value)});
 }
 
 void Params::Add(const std::string& key, const std::string& value) {
-  items_.emplace_back(key, JsonString(value));
+  items_.push_back({key, JsonString(value), value.find(' ') == std::string::npos ? value : "'" + value + "'"});
 }
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double pct) {
@@ -116,8 +116,8 @@ void PrintReport(const std::string& mode, const Params& params,
   if (json) {
     std::string out = absl::StrCat("{\"mode\":", JsonString(mode), ",\"params\":{");
     bool first = true;
-    for (const auto& [k, v] : params.items()) {
-      absl::StrAppend(&out, first ? "" : ",", JsonString(k), ":", v);
+    for (const auto& item : params.items()) {
+      absl::StrAppend(&out, first ? "" : ",", JsonString(item.key), ":", item.json);
       first = false;
     }
     absl::StrAppend(&out, "},\"runs\":[");
@@ -155,11 +155,7 @@ void PrintReport(const std::string& mode, const Params& params,
   }
 
   std::string head = absl::StrCat("== ", mode);
-  for (const auto& [k, v] : params.items()) {
-    std::string shown = v;
-    if (shown.size() >= 2 && shown.front() == '"') shown = shown.substr(1, shown.size() - 2);
-    absl::StrAppend(&head, " ", k, "=", shown);
-  }
+  for (const auto& item : params.items()) absl::StrAppend(&head, " ", item.key, "=", item.text);
   std::cout << head << "\n";
   size_t width = 6;
   for (const auto& k : keys) width = std::max(width, k.size());

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace longrun::bench {
@@ -17,10 +16,15 @@ class Params {
   void Add(const std::string& key, double value);
   void Add(const std::string& key, const std::string& value);
   void Add(const std::string& key, const char* value) { Add(key, std::string(value)); }
-  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+  struct Item {
+    std::string key;
+    std::string json;  // a JSON literal
+    std::string text;  // as shown in the table
+  };
+  const std::vector<Item>& items() const { return items_; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> items_;
+  std::vector<Item> items_;
 };
 
 struct Metric {

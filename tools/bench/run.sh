@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Runs longrun-bench modes against a private stack on this machine:
+#
+#   tools/bench/run.sh [MODE...] [longrun-bench flags...]
+#
+# Starts (or reuses) the PostgreSQL cluster build/bench-pg (tools/dev/pg.sh, fsync on),
+# creates a fresh database bench_<n> for this invocation, migrates it, starts longrun-api on
+# a loopback port of its choosing (its PID and the postmaster's are passed to every mode as
+# --api-pid and --pg-pid), runs the modes in order (default: baseline submit poll e2e drain
+# pickup watch) with the given flags passed to each, then stops the api (SIGTERM by PID),
+# drops the database and stops the cluster. Exit status: 1 if any mode failed.
+#
+# Environment:
+#   RUNS=3         repeat each mode; longrun-bench prints every run and the median
+#   API_FLAGS=...  extra longrun-api flags, e.g. "--db-pool-size=16"
+#   KEEP_DB=1      keep the database (and the cluster running) for inspection
+#   MODE_TIMEOUT   seconds after which a mode is killed (default 1800)
+#   BUILD=1        build longrun-api, longrun-worker, longrunctl and longrun-bench first
+#
+# Examples:
+#   tools/bench/run.sh                                  # every mode, default sizes
+#   tools/bench/run.sh --n=2000 --watchers=200          # every mode, small
+#   RUNS=3 tools/bench/run.sh submit e2e --json         # JSON, three runs each
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin="$root/build/bin"
+pgdir="$root/build/bench-pg"
+
+modes=()
+flags=()
+for a in "$@"; do
+  case "$a" in
+    -*) flags+=("$a") ;;
+    *) modes+=("$a") ;;
+  esac
+done
+[ ${#modes[@]} -gt 0 ] || modes=(baseline submit poll e2e drain pickup watch)
+
+if [ "${BUILD:-0}" = 1 ]; then
+  cmake --build "$root/build" -j2 --target longrun-api longrun-worker longrunctl longrun-bench
+fi
+for b in longrun-api longrun-worker longrunctl longrun-bench; do
+  [ -x "$bin/$b" ] || {
+    echo "run.sh: $bin/$b is missing; build it: cmake --build build -j2 --target $b" >&2
+    exit 2
+  }
+done
+
+mkdir -p "$pgdir"
+# One invocation at a time per cluster: another would stop it underneath this one. Every
+# process started below gets `9>&-` so none of them (PostgreSQL!) inherits the lock.
+exec 9>"$pgdir/run.lock"
+if ! flock -n 9; then
+  echo "run.sh: another run.sh is using $pgdir; waiting (at most 30 minutes)" >&2
+  flock -w 1800 9 || { echo "run.sh: gave up waiting for $pgdir/run.lock" >&2; exit 1; }
+fi
+
+api_pid=""
+db=""
+base_url=""
+cleanup() {
+  local status=$?
+  if [ -n "$api_pid" ] && kill -0 "$api_pid" 2>/dev/null; then
+    kill -TERM "$api_pid"
+    for _ in $(seq 1 200); do kill -0 "$api_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$api_pid" 2>/dev/null; then
+      echo "run.sh: longrun-api (pid $api_pid) ignored SIGTERM for 20s; SIGKILL" >&2
+      kill -KILL "$api_pid" 2>/dev/null || true
+    fi
+    wait "$api_pid" 2>/dev/null || true
+  fi
+  if [ "${KEEP_DB:-0}" = 1 ]; then
+    [ -n "$db" ] && echo "run.sh: kept database $db; cluster still running ($base_url)" >&2
+  else
+    if [ -n "$db" ]; then
+      psql "${base_url%/*}/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+    fi
+    "$root/tools/dev/pg.sh" stop "$pgdir" 9>&- || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "==> PostgreSQL (build/bench-pg)" >&2
+base_url=$("$root/tools/dev/pg.sh" start "$pgdir" 9>&-)
+pg_pid=$(head -1 "$pgdir/data/postmaster.pid")
+db="bench_$(date +%Y%m%d_%H%M%S)_$$"
+psql "${base_url%/*}/postgres" -qAtc "CREATE DATABASE $db" >/dev/null
+url="${base_url%/*}/$db"
+logs="$root/build/bench-logs/$db"
+mkdir -p "$logs"
+"$bin/longrun-api" migrate --database-url="$url" >"$logs/migrate.log" 2>&1 ||
+  { cat "$logs/migrate.log" >&2; exit 1; }
+# Port 0: the api picks a free port and logs it ("event=serving address=HOST:PORT").
+# shellcheck disable=SC2086
+"$bin/longrun-api" --listen=127.0.0.1:0 --database-url="$url" ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &
+api_pid=$!
+up=0
+server=""
+for _ in $(seq 1 100); do
+  if [ -z "$server" ]; then
+    server=$(sed -nE 's/.* event=serving address=([0-9.]+:[0-9]+).*/\1/p' "$logs/api.log" | head -1)
+  fi
+  if [ -n "$server" ]; then
+    out=$("$bin/longrunctl" --server="$server" get operations/00000000-0000-0000-0000-000000000000 2>&1 || true)
+    if [[ "$out" == *NOT_FOUND* ]]; then
+      up=1
+      break
+    fi
+  fi
+  kill -0 "$api_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ "$up" = 1 ] || { echo "run.sh: longrun-api did not come up; $logs/api.log:" >&2; tail -20 "$logs/api.log" >&2; exit 1; }
+echo "==> database $db, longrun-api $server (pid $api_pid), postmaster pid $pg_pid" >&2
+echo "    logs: $logs" >&2
+
+failed=()
+for mode in "${modes[@]}"; do
+  echo "==> longrun-bench $mode" >&2
+  set +e
+  timeout -k 30 "${MODE_TIMEOUT:-1800}" "$bin/longrun-bench" "$mode" --server="$server" \
+    --database-url="$url" --api-pid="$api_pid" --pg-pid="$pg_pid" --runs="${RUNS:-1}" \
+    --log-dir="$logs" "${flags[@]}" 9>&-
+  rc=$?
+  set -e
+  [ "$rc" = 0 ] || failed+=("$mode (exit $rc)")
+  if ! kill -0 "$api_pid" 2>/dev/null; then
+    echo "run.sh: longrun-api exited during $mode; $logs/api.log:" >&2
+    tail -20 "$logs/api.log" >&2
+    api_pid=""
+    failed+=("api died")
+    break
+  fi
+done
+# Server-side trouble: warnings and errors logged by the api and the workers.
+for f in "$logs"/*.log; do
+  [ -f "$f" ] || continue
+  # (a random page-token secret is expected on a throwaway stack)
+  n=$(grep -E ' level=(warn|error) ' "$f" | grep -cv page_token_secret_random || true)
+  if [ "$n" -gt 0 ]; then
+    echo "run.sh: $n warnings/errors in $f, first ones:" >&2
+    grep -E ' level=(warn|error) ' "$f" | grep -v page_token_secret_random | head -3 >&2
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run.sh: failed: ${failed[*]}" >&2
+  exit 1
+fi
