@@ -138,6 +138,8 @@ class OperationStore {
       const std::vector<JobCompleteParams>& successes) = 0;
   // Records progress if (id, attempt) is still the running attempt; otherwise kAborted.
   virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
+  // Tells idle workers that jobs may be runnable (a hint; not durable).
+  virtual absl::Status JobWake() = 0;
   // Fails QUEUED jobs never started within params.older_than of their run_at (DEADLINE_EXCEEDED).
   // Returns how many.
   virtual absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) = 0;

@@ -20,6 +20,7 @@
 #include "libs/store/pg/pg_operation_store.h"
 #include "services/api/api_config.h"
 #include "services/api/google_operations_service.h"
+#include "services/api/job_wake.h"
 #include "services/api/operations_logic.h"
 #include "services/api/operations_service.h"
 #include "services/api/submit_batcher.h"
@@ -109,12 +110,12 @@ int main(int argc, char** argv) {
   }
 
 
-  // Executor threads, plus the Submit batch flushers and the watch hub, each hold at most one
-  // connection at a time.
+  // Executor threads, plus the Submit batch flushers, the watch hub and the job waker, each
+  // hold at most one connection at a time.
   const longrun::api::SubmitBatcherConfig batcher_config;
   longrun::store::pg::PgOperationStore store({.url = config.database_url,
                                               .pool_size = static_cast<int>(config.db_pool_size) +
-                                                           batcher_config.flushers + 1,
+                                                           batcher_config.flushers + 2,
                                               .application_name = "longrun-api"});
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
@@ -125,8 +126,9 @@ int main(int argc, char** argv) {
                 {{"hint", "set --page-token-secret (or LONGRUN_PAGE_TOKEN_SECRET) to the same value on "
                           "every replica so page tokens work across replicas"}});
   }
+  longrun::api::JobWaker waker(store);
   longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); },
-                                      config.page_token_secret);
+                                      config.page_token_secret, [&waker] { waker.Poke(); });
   longrun::api::WatchHub hub(store, {.refresh_interval = config.watch_refresh,
                                      .outage_timeout = config.watch_outage_timeout});
   hub.Start();
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
       .on_connected = [&hub] { hub.OnListenerConnected(); },
   });
   listener.Start();
-  longrun::api::SubmitBatcher batcher(store, batcher_config);
+  longrun::api::SubmitBatcher batcher(store, batcher_config, [&waker] { waker.Poke(); });
   const longrun::api::ApiDeps deps{logic, executor, hub, config.max_wait, &batcher};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
@@ -175,6 +177,7 @@ int main(int argc, char** argv) {
                    absl::ToChronoMicroseconds(config.shutdown_grace));
   batcher.Shutdown();
   executor.Shutdown();
+  waker.Stop();
   listener.Stop();
   LONGRUN_LOG(kInfo, "stopped", {});
   return 0;

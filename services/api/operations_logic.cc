@@ -9,11 +9,13 @@
 namespace longrun::api {
 
 OperationsLogic::OperationsLogic(store::OperationStore& store, core::SubmitLimits limits,
-                                 std::function<absl::Time()> clock, std::string page_token_secret)
+                                 std::function<absl::Time()> clock, std::string page_token_secret,
+                                 std::function<void()> on_created)
     : store_(store),
       limits_(limits),
       clock_(std::move(clock)),
-      page_token_secret_(std::move(page_token_secret)) {}
+      page_token_secret_(std::move(page_token_secret)),
+      on_created_(std::move(on_created)) {}
 
 absl::StatusOr<store::OperationInsertParams> OperationsLogic::PrepareSubmit(
     const core::SubmitSpec& spec) {
@@ -35,7 +37,9 @@ absl::StatusOr<core::Operation> OperationsLogic::SubmitResult(
 
 absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& spec) {
   LONGRUN_ASSIGN_OR_RETURN(store::OperationInsertParams params, PrepareSubmit(spec));
-  return SubmitResult(store_.OperationInsert(params));
+  absl::StatusOr<store::OperationInsertResult> result = store_.OperationInsert(params);
+  if (result.ok() && result->created && on_created_) on_created_();
+  return SubmitResult(std::move(result));
 }
 
 absl::StatusOr<core::Operation> OperationsLogic::Get(absl::string_view name) {

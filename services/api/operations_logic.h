@@ -30,8 +30,10 @@ struct ListResult {
 class OperationsLogic {
  public:
   // page_token_secret signs page tokens; replicas must share it.
+  // on_created runs after Submit created an operation (longrun-api wakes idle workers).
   OperationsLogic(store::OperationStore& store, core::SubmitLimits limits,
-                  std::function<absl::Time()> clock, std::string page_token_secret = "");
+                  std::function<absl::Time()> clock, std::string page_token_secret = "",
+                  std::function<void()> on_created = nullptr);
 
   absl::StatusOr<core::Operation> Submit(const core::SubmitSpec& spec);
   // The CPU-only half of Submit (validation, id, fingerprint): what to insert. Safe on a
@@ -57,6 +59,7 @@ class OperationsLogic {
   core::SubmitLimits limits_;
   std::function<absl::Time()> clock_;
   std::string page_token_secret_;
+  std::function<void()> on_created_;
 };
 
 }  // namespace longrun::api

@@ -25,7 +25,10 @@ class SubmitBatcher {
  public:
   using Callback = std::function<void(absl::StatusOr<store::OperationInsertResult>)>;
 
-  SubmitBatcher(store::OperationStore& store, SubmitBatcherConfig config);
+  // on_created runs on a flusher thread after a batch that created operations, once the
+  // RPCs are answered (longrun-api wakes idle workers with it).
+  SubmitBatcher(store::OperationStore& store, SubmitBatcherConfig config,
+                std::function<void()> on_created = nullptr);
 
   // Queues one insert; `done` runs on a flusher thread after its batch committed (or
   // failed). Returns false (and never calls `done`) when full or shut down.
@@ -41,6 +44,7 @@ class SubmitBatcher {
   void Flush(std::vector<Item>& batch);
 
   store::OperationStore& store_;
+  std::function<void()> on_created_;
   concurrency::Batcher<Item> batcher_;
 };
 

@@ -1,6 +1,7 @@
 #include "libs/store/pg/pg_operation_store.h"
 
 #include <map>
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -221,6 +222,15 @@ absl::StatusOr<std::vector<absl::Status>> PgOperationStore::JobCompleteBatch(
   return out;
 }
 
+absl::Status PgOperationStore::JobWake() {
+  return pool_->Run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL synchronous_commit TO off");
+    tx.exec_prepared("JobWake");
+    tx.commit();
+  });
+}
+
 absl::Status PgOperationStore::JobProgress(const JobProgressParams& p) {
   absl::Status fenced;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
@@ -237,7 +247,7 @@ absl::StatusOr<int> PgOperationStore::JobFailUnstarted(const JobFailUnstartedPar
     pqxx::nontransaction tx(c);
     n = static_cast<int>(tx.exec_prepared("JobFailUnstarted", absl::ToInt64Microseconds(p.older_than),
                                           p.limit, absl::FormatDuration(p.older_than))
-                             .affected_rows());
+                             .size());
   }));
   return n;
 }
@@ -279,7 +289,7 @@ absl::StatusOr<int> PgOperationStore::JobRescueStuck(const JobRescueParams& p) {
   int n = 0;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    n = tx.exec_prepared("JobRescueStuck", p.limit)[0][0].as<int>();
+    n = static_cast<int>(tx.exec_prepared("JobRescueStuck", p.limit).size());
   }));
   return n;
 }

@@ -25,6 +25,7 @@ class PgOperationStore final : public OperationStore {
   absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) override;
   absl::Status JobComplete(const JobCompleteParams& params) override;
   absl::Status JobProgress(const JobProgressParams& params) override;
+  absl::Status JobWake() override;
   absl::StatusOr<std::vector<absl::Status>> JobCompleteBatch(
       const std::vector<JobCompleteParams>& successes) override;
   absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) override;

@@ -193,7 +193,7 @@ inline constexpr std::string_view kJobRescueStuckSql =
     "  SELECT id, attempt, worker_id, attempt_start_time, 'LEASE_EXPIRED', error_code, "
     "    error_message FROM rescued "
     "  ON CONFLICT DO NOTHING) "
-    "SELECT count(*) FROM rescued";
+    "SELECT id::text FROM rescued";
 
 // Jobs nobody started within the schedule-to-start limit (e.g. a kind no worker serves).
 // $1 limit micros, $2 batch size, $3 limit as text for the message.
@@ -207,7 +207,8 @@ inline constexpr std::string_view kJobFailUnstartedSql =
     "  error_message = 'not started within ' || $3 || ' of its scheduled time: no worker "
     "claimed kind \"' || o.kind || '\" on queue \"' || o.queue || '\"', "
     "  end_time = now(), update_time = now(), version = o.version + 1 "
-    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0";
+    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0 "
+    "RETURNING o.id::text";
 
 // Retention: deletes one small batch of finished operations of one state older than the
 // TTL (attempt rows go with them). $1 state, $2 ttl micros, $3 batch size.
@@ -241,7 +242,12 @@ inline constexpr std::string_view kOperationDeleteSql =
     "DELETE FROM operations WHERE id = $1::uuid AND tenant = $2 "
     "  AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')";
 
+// A hint to idle workers that jobs may be runnable. Sent after the insert committed, in a
+// transaction of its own with synchronous_commit off (see 0003_wake_outside_insert.sql).
+inline constexpr std::string_view kJobWakeSql = "SELECT pg_notify('longrun_jobs', '')";
+
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
+    {"JobWake", kJobWakeSql},
     {"OperationCancel", kOperationCancelSql},
     {"OperationDelete", kOperationDeleteSql},
     {"JobHeartbeat", kJobHeartbeatSql},
