@@ -14,6 +14,9 @@
 #   RUNS=3         repeat each mode; longrun-bench prints every run and the median
 #   API_FLAGS=...  extra longrun-api flags, e.g. "--db-pool-size=16"
 #   KEEP_DB=1      keep the database (and the cluster running) for inspection
+#   SEED_TERMINAL=N  before the modes, fill the table with N finished (SUCCEEDED) operations
+#                  with realistic payloads, to measure how the hot path copes with retained
+#                  history (e.g. SEED_TERMINAL=1000000)
 #   MODE_TIMEOUT   seconds after which a mode is killed (default 1800)
 #   BUILD=1        build longrun-api, longrun-worker, longrunctl and longrun-bench first
 #
@@ -92,6 +95,22 @@ logs="$root/build/bench-logs/$db"
 mkdir -p "$logs"
 "$bin/longrun-api" migrate --database-url="$url" >"$logs/migrate.log" 2>&1 ||
   { cat "$logs/migrate.log" >&2; exit 1; }
+if [ -n "${SEED_TERMINAL:-}" ]; then
+  echo "==> seeding $SEED_TERMINAL finished operations" >&2
+  seed_start=$(date +%s)
+  psql "$url" -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
+INSERT INTO operations (id, kind, max_attempts, state, attempt, create_time, update_time,
+                        start_time, end_time, version, progress_percent, input, response, labels)
+SELECT gen_random_uuid(), 'demo.echo', 5, 'SUCCEEDED', 1, t, t, t, t + interval '5 ms', 3, 100,
+       jsonb_build_object('i', g, 'note', repeat('x', 64)),
+       jsonb_build_object('i', g, 'note', repeat('x', 64)),
+       jsonb_build_object('seed', 'yes')
+FROM generate_series(1, $SEED_TERMINAL) g,
+     LATERAL (SELECT now() - interval '2 days' + g * interval '1 ms') ts(t);
+VACUUM ANALYZE operations;
+SQL
+  echo "    seeded in $(( $(date +%s) - seed_start ))s" >&2
+fi
 # Port 0: the api picks a free port and logs it ("event=serving address=HOST:PORT").
 # shellcheck disable=SC2086
 "$bin/longrun-api" --listen=127.0.0.1:0 --database-url="$url" ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &
