@@ -108,6 +108,7 @@ SELECT gen_random_uuid(), 'demo.echo', 5, 'SUCCEEDED', 1, t, t, t, t + interval 
 FROM generate_series(1, $SEED_TERMINAL) g,
      LATERAL (SELECT now() - interval '2 days' + g * interval '1 ms') ts(t);
 VACUUM ANALYZE operations;
+CHECKPOINT;
 SQL
   echo "    seeded in $(( $(date +%s) - seed_start ))s" >&2
 fi
