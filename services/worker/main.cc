@@ -101,7 +101,13 @@ int main(int argc, char** argv) {
   longrun::store::pg::PgOperationStore store(
       {.url = config.database_url,
        .pool_size = static_cast<int>(std::min<int64_t>(config.concurrency + 1, 16)),
-       .application_name = "longrun-worker"});
+       .application_name = "longrun-worker",
+       // The claim must walk the runnable index in claim order and stop at its LIMIT. A
+       // queue table's statistics lag behind bursts (a fresh table has none until
+       // autovacuum's next ANALYZE), and then the planner prefers scanning and sorting every
+       // runnable row: 21ms instead of 0.5ms per claim at 20,000 queued jobs. Nothing the
+       // worker runs needs a sort or a bitmap scan.
+       .session_settings = {"enable_sort = off", "enable_bitmapscan = off"}});
   longrun::store::pg::PgJobNotifier notifier(config.database_url, "longrun-worker-listener");
   longrun::worker::Worker worker(config, store, notifier, registry);
   worker.Start();

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/status_macros.h"
 #include "libs/core/ids.h"
@@ -149,7 +150,14 @@ PgOperationStore::PgOperationStore(const PgStoreConfig& config)
     : pool_(std::make_unique<PgPool>(PgPoolConfig{
           .url = WithConnectDefaults(config.url, config.application_name),
           .size = config.pool_size,
-          .on_connect = PrepareAll})) {}
+          .on_connect =
+              [settings = config.session_settings](pqxx::connection& c) {
+                for (const std::string& setting : settings) {
+                  pqxx::nontransaction tx(c);
+                  tx.exec("SET " + setting);
+                }
+                PrepareAll(c);
+              }})) {}
 
 PgOperationStore::~PgOperationStore() = default;
 
@@ -160,8 +168,10 @@ absl::StatusOr<std::vector<ClaimedJob>> PgOperationStore::JobClaim(const JobClai
     pqxx::nontransaction tx(c);
     std::optional<std::string> queues;
     if (!p.queues.empty()) queues = TextArray(p.queues);
-    const pqxx::result r = tx.exec_prepared("JobClaim", TextArray(p.kinds), p.limit, p.worker_id,
-                                            absl::ToInt64Microseconds(p.lease), queues);
+    static const std::string kTemplate(kJobClaimSqlTemplate);
+    const std::string sql = absl::StrReplaceAll(kTemplate, {{"{limit}", absl::StrCat(p.limit)}});
+    const pqxx::result r = tx.exec_params(sql, TextArray(p.kinds), p.worker_id,
+                                          absl::ToInt64Microseconds(p.lease), queues);
     jobs.reserve(r.size());
     for (const auto& row : r) {
       ClaimedJob j;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "libs/store/operation_store.h"
 
@@ -15,6 +16,8 @@ struct PgStoreConfig {
   std::string url;
   int pool_size = 8;
   std::string application_name = "longrun";
+  // SET commands run on every new connection (e.g. planner settings for the worker).
+  std::vector<std::string> session_settings;
 };
 
 class PgOperationStore final : public OperationStore {
