@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/status_macros.h"
 #include "libs/core/ids.h"
@@ -168,10 +167,8 @@ absl::StatusOr<std::vector<ClaimedJob>> PgOperationStore::JobClaim(const JobClai
     pqxx::nontransaction tx(c);
     std::optional<std::string> queues;
     if (!p.queues.empty()) queues = TextArray(p.queues);
-    static const std::string kTemplate(kJobClaimSqlTemplate);
-    const std::string sql = absl::StrReplaceAll(kTemplate, {{"{limit}", absl::StrCat(p.limit)}});
-    const pqxx::result r = tx.exec_params(sql, TextArray(p.kinds), p.worker_id,
-                                          absl::ToInt64Microseconds(p.lease), queues);
+    const pqxx::result r = tx.exec_prepared("JobClaim", TextArray(p.kinds), p.limit, p.worker_id,
+                                            absl::ToInt64Microseconds(p.lease), queues);
     jobs.reserve(r.size());
     for (const auto& row : r) {
       ClaimedJob j;
