@@ -506,6 +506,25 @@ TEST_F(PgStoreTest, BatchInsertCommitsAllAndResolvesRequestIdsLikeSingleInserts)
   EXPECT_EQ(db_.QueryValue("SELECT count(*) FROM operations"), "3");
 }
 
+TEST_F(PgStoreTest, ReadsSurviveTheirConnectionBeingKilled) {
+  const std::string id = InsertKind("k");
+  Get(id);  // the pool now holds an open connection
+  EXPECT_NE(db_.QueryValue("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+            "0");
+  auto op = store_.OperationGet({.id = id});
+  EXPECT_TRUE(op.ok()) << op.status();
+  // A write on a dead connection is not retried (its outcome would be unknown), but the
+  // connection is replaced for the next call.
+  EXPECT_EQ(db_.QueryValue("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+            "1");
+  EXPECT_EQ(store_.JobProgress({.id = id, .attempt = 1, .percent = 1}).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_.JobProgress({.id = id, .attempt = 1, .percent = 1}).code(),
+            absl::StatusCode::kAborted);  // reconnected; not running, so fenced
+}
+
 TEST(PgStoreOutageTest, UnreachableDatabaseIsUnavailable) {
   PgOperationStore store({.url = "postgresql://postgres@127.0.0.1:1/none", .pool_size = 1});
   auto op = store.OperationGet({.id = core::NewOperationId(absl::Now())});

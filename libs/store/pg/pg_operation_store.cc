@@ -332,7 +332,7 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
     const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     ops.reserve(r.size());
     for (const auto& row : r) ops.push_back(ReadOperation(row));
-  }));
+  }, PgPool::RetryPolicy::kRetryReadOnStaleConnection));
   return ops;
 }
 
@@ -375,7 +375,7 @@ absl::StatusOr<core::Operation> PgOperationStore::OperationGet(const OperationGe
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
     if (!r.empty()) op = ReadOperation(r[0]);
-  }));
+  }, PgPool::RetryPolicy::kRetryReadOnStaleConnection));
   if (!op.has_value()) {
     return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
   }
@@ -391,7 +391,7 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationGetMany(
     const pqxx::result r = tx.exec_prepared("OperationGetMany", TextArray(ids));
     ops.reserve(r.size());
     for (const auto& row : r) ops.push_back(ReadOperation(row));
-  }));
+  }, PgPool::RetryPolicy::kRetryReadOnStaleConnection));
   return ops;
 }
 

@@ -77,48 +77,61 @@ void PgPool::Release(int slot) {
   cv_.notify_one();
 }
 
-absl::Status PgPool::Run(const std::function<void(pqxx::connection&)>& fn) {
+absl::Status PgPool::Run(const std::function<void(pqxx::connection&)>& fn, RetryPolicy retry) {
   const int slot = Acquire();
   Slot& s = slots_[slot];
   absl::Status status;
-  if (s.conn == nullptr || !s.conn->is_open()) {
-    s.conn.reset();
-    bool fail_fast = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (absl::Now() - last_failed_connect_ < config_.reconnect_interval) {
-        fail_fast = true;
-        status = last_connect_error_;
-      }
+  // A read that fails because a connection opened before a database restart turned out to
+  // be dead is retried once on a fresh one, so a restart costs clients nothing. Writes are
+  // never retried here: their outcome is unknown when the connection broke mid-statement.
+  for (int round = 0; round < 2; ++round) {
+    status = absl::OkStatus();
+    bool reused = s.conn != nullptr && s.conn->is_open();
+    if (!reused) {
+      s.conn.reset();
+      status = Connect(s);
+      if (!status.ok()) break;
     }
-    if (!fail_fast) {
-      try {
-        auto conn = std::make_unique<pqxx::connection>(config_.url);
-        if (config_.on_connect) config_.on_connect(*conn);
-        s.conn = std::move(conn);
-      } catch (const std::exception& e) {
-        status = StatusFromException(e);
-        if (status.code() != absl::StatusCode::kUnavailable) {
-          status = absl::UnavailableError(absl::StrCat("cannot connect to the database: ", e.what()));
-        }
-        std::lock_guard<std::mutex> lock(mu_);
-        last_failed_connect_ = absl::Now();
-        last_connect_error_ = status;
-      }
-    }
-  }
-  if (s.conn != nullptr) {
     try {
       fn(*s.conn);
+      break;
     } catch (const std::exception& e) {
       status = StatusFromException(e);
       if (status.code() == absl::StatusCode::kUnavailable || !s.conn->is_open()) {
         s.conn.reset();  // re-open on next use
       }
+      if (!(retry == RetryPolicy::kRetryReadOnStaleConnection && reused &&
+            status.code() == absl::StatusCode::kUnavailable)) {
+        break;
+      }
     }
   }
   Release(slot);
   return status;
+}
+
+absl::Status PgPool::Connect(Slot& s) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (absl::Now() - last_failed_connect_ < config_.reconnect_interval) {
+      return last_connect_error_;
+    }
+  }
+  try {
+    auto conn = std::make_unique<pqxx::connection>(config_.url);
+    if (config_.on_connect) config_.on_connect(*conn);
+    s.conn = std::move(conn);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    absl::Status status = StatusFromException(e);
+    if (status.code() != absl::StatusCode::kUnavailable) {
+      status = absl::UnavailableError(absl::StrCat("cannot connect to the database: ", e.what()));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    last_failed_connect_ = absl::Now();
+    last_connect_error_ = status;
+    return status;
+  }
 }
 
 }  // namespace longrun::store::pg

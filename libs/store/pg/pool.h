@@ -43,9 +43,13 @@ class PgPool {
   PgPool(const PgPool&) = delete;
   PgPool& operator=(const PgPool&) = delete;
 
+  enum class RetryPolicy { kNever, kRetryReadOnStaleConnection };
+
   // Runs fn on a pooled connection; exceptions become Status. Blocks while all
-  // connections are in use.
-  absl::Status Run(const std::function<void(pqxx::connection&)>& fn);
+  // connections are in use. With kRetryReadOnStaleConnection (reads only), a failure because
+  // a previously opened connection died (database restarted) is retried once on a new one.
+  absl::Status Run(const std::function<void(pqxx::connection&)>& fn,
+                   RetryPolicy retry = RetryPolicy::kNever);
 
  private:
   struct Slot {
@@ -53,6 +57,7 @@ class PgPool {
   };
   int Acquire();
   void Release(int slot);
+  absl::Status Connect(Slot& s);  // opens s.conn, or fails fast while the database is down
 
   PgPoolConfig config_;
   std::mutex mu_;
