@@ -228,12 +228,7 @@ TEST(ApiE2E, CancelAndDelete) {
   // A running job is told and ends CANCELLED (code 1) within seconds.
   Operation running;
   ASSERT_TRUE(stack.Submit("demo.sleep", R"({"seconds": 60, "steps": 60})", &running).ok());
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < until) {
-    ASSERT_TRUE(stack.Get(running.name(), &after).ok());
-    if (Metadata(after).state() == OperationMetadata::RUNNING) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  after = stack.WaitRunning(running.name());
   ASSERT_EQ(Metadata(after).state(), OperationMetadata::RUNNING);
   // Deleting a live operation is refused and cancels nothing.
   grpc::Status s = Delete(stack, running.name());

@@ -124,13 +124,7 @@ TEST(FaultE2E, StalledWorkerCannotOverwriteTheResultOfTheAttemptThatReplacedIt) 
   stack.StartWorker(Args({"--concurrency=1"}));
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 3})");
   // Wait until worker 0 runs it, then freeze worker 0 past its lease.
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  Operation op;
-  while (absl::Now() < until) {
-    ASSERT_TRUE(stack.Get(name, &op).ok());
-    if (Metadata(op).state() == OperationMetadata::RUNNING) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  Operation op = stack.WaitRunning(name);
   ASSERT_EQ(Metadata(op).state(), OperationMetadata::RUNNING);
   stack.worker(0).Signal(SIGSTOP);
   const absl::Time stopped = absl::Now();
@@ -212,13 +206,7 @@ TEST(FaultE2E, SigtermDuringARunningJobFinishesItAndExitsZero) {
   stack.StartApi();
   stack.StartWorker({"--shutdown-grace=10s"});
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 2, "steps": 2})");
-  Operation op;
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < until) {
-    ASSERT_TRUE(stack.Get(name, &op).ok());
-    if (Metadata(op).state() == OperationMetadata::RUNNING) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  Operation op = stack.WaitRunning(name);
   stack.worker(0).Signal(SIGTERM);
   const auto code = stack.worker(0).Wait(absl::Seconds(15));
   ASSERT_TRUE(code.has_value());
@@ -235,13 +223,7 @@ TEST(FaultE2E, DrainPastTheGraceHandsTheJobBackWithoutBurningAnAttempt) {
   stack.StartApi();
   stack.StartWorker({"--shutdown-grace=300ms"});
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 3})");
-  Operation op;
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < until) {
-    ASSERT_TRUE(stack.Get(name, &op).ok());
-    if (Metadata(op).state() == OperationMetadata::RUNNING) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  Operation op = stack.WaitRunning(name);
   const absl::Time start = absl::Now();
   stack.worker(0).Signal(SIGTERM);
   const auto code = stack.worker(0).Wait(absl::Seconds(10));

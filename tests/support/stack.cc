@@ -83,6 +83,18 @@ google::longrunning::Operation Stack::WaitDone(const std::string& name, absl::Du
   return op;
 }
 
+google::longrunning::Operation Stack::WaitRunning(const std::string& name) {
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  google::longrunning::Operation op;
+  while (absl::Now() < until) {
+    if (Get(name, &op).ok() && Metadata(op).state() == longrun::v1::OperationMetadata::RUNNING) {
+      return op;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return op;
+}
+
 longrun::v1::OperationMetadata Metadata(const google::longrunning::Operation& op) {
   longrun::v1::OperationMetadata md;
   EXPECT_TRUE(op.metadata().UnpackTo(&md)) << op.DebugString();

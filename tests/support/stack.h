@@ -42,6 +42,9 @@ class Stack {
   grpc::Status Get(const std::string& name, google::longrunning::Operation* out, int api = 0);
   // Polls GetOperation until done or timeout; returns the last operation seen.
   google::longrunning::Operation WaitDone(const std::string& name, absl::Duration timeout);
+  // Polls GetOperation until a worker runs the operation (state RUNNING) or 10s pass;
+  // returns the last operation seen.
+  google::longrunning::Operation WaitRunning(const std::string& name);
 
  private:
   const TestDatabase& db_;
