@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
   flags.String("listen", &config.listen, "HOST:PORT to serve gRPC on (port 0 picks one)");
   flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
                "LONGRUN_DATABASE_URL");
-  flags.Int("db-pool-size", &config.db_pool_size, "database connections (and worker threads)");
+  flags.Int("db-pool-size", &config.db_pool_size,
+            "threads (each with a database connection) for unary RPCs; the pool holds 4 more "
+            "for Submit batches, the watch hub and worker wake-ups");
   flags.Int("max-pending", &config.max_pending,
             "RPCs waiting for a database thread before new ones get RESOURCE_EXHAUSTED");
   flags.Int("max-input-bytes", &max_input, "largest Submit input accepted (serialized bytes)");
@@ -128,7 +130,7 @@ int main(int argc, char** argv) {
   }
   longrun::api::JobWaker waker(store);
   longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); },
-                                      config.page_token_secret, [&waker] { waker.Poke(); });
+                                      config.page_token_secret);
   longrun::api::WatchHub hub(store, {.refresh_interval = config.watch_refresh,
                                      .outage_timeout = config.watch_outage_timeout});
   hub.Start();
@@ -142,7 +144,7 @@ int main(int argc, char** argv) {
   });
   listener.Start();
   longrun::api::SubmitBatcher batcher(store, batcher_config, [&waker] { waker.Poke(); });
-  const longrun::api::ApiDeps deps{logic, executor, hub, config.max_wait, &batcher};
+  const longrun::api::ApiDeps deps{logic, executor, hub, batcher, config.max_wait};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
 

@@ -9,13 +9,11 @@
 namespace longrun::api {
 
 OperationsLogic::OperationsLogic(store::OperationStore& store, core::SubmitLimits limits,
-                                 std::function<absl::Time()> clock, std::string page_token_secret,
-                                 std::function<void()> on_created)
+                                 std::function<absl::Time()> clock, std::string page_token_secret)
     : store_(store),
       limits_(limits),
       clock_(std::move(clock)),
-      page_token_secret_(std::move(page_token_secret)),
-      on_created_(std::move(on_created)) {}
+      page_token_secret_(std::move(page_token_secret)) {}
 
 absl::StatusOr<store::OperationInsertParams> OperationsLogic::PrepareSubmit(
     const core::SubmitSpec& spec) {
@@ -33,13 +31,6 @@ absl::StatusOr<core::Operation> OperationsLogic::SubmitResult(
     absl::StatusOr<store::OperationInsertResult> result) {
   if (!result.ok()) return result.status();
   return std::move(result->operation);
-}
-
-absl::StatusOr<core::Operation> OperationsLogic::Submit(const core::SubmitSpec& spec) {
-  LONGRUN_ASSIGN_OR_RETURN(store::OperationInsertParams params, PrepareSubmit(spec));
-  absl::StatusOr<store::OperationInsertResult> result = store_.OperationInsert(params);
-  if (result.ok() && result->created && on_created_) on_created_();
-  return SubmitResult(std::move(result));
 }
 
 absl::StatusOr<core::Operation> OperationsLogic::Get(absl::string_view name) {

@@ -1,4 +1,4 @@
-// The operations API without transport: validation, ids, idempotency and reads, over an
+// The operations API without transport: validation, ids, paging and reads, over an
 // OperationStore. Both gRPC services (longrun.v1 and the google.longrunning adapter) call
 // this; tests construct it without a server. Methods block on the store: call them from an
 // executor thread.
@@ -30,16 +30,13 @@ struct ListResult {
 class OperationsLogic {
  public:
   // page_token_secret signs page tokens; replicas must share it.
-  // on_created runs after Submit created an operation (longrun-api wakes idle workers).
   OperationsLogic(store::OperationStore& store, core::SubmitLimits limits,
-                  std::function<absl::Time()> clock, std::string page_token_secret = "",
-                  std::function<void()> on_created = nullptr);
+                  std::function<absl::Time()> clock, std::string page_token_secret = "");
 
-  absl::StatusOr<core::Operation> Submit(const core::SubmitSpec& spec);
-  // The CPU-only half of Submit (validation, id, fingerprint): what to insert. Safe on a
+  // Submit, first half, CPU only (validation, id, fingerprint): what to insert. Safe on a
   // gRPC callback thread; the insert itself goes through the SubmitBatcher.
   absl::StatusOr<store::OperationInsertParams> PrepareSubmit(const core::SubmitSpec& spec);
-  // The other half: a batched insert's result as Submit would return it.
+  // Submit, second half: the batched insert's result as the operation to return.
   static absl::StatusOr<core::Operation> SubmitResult(
       absl::StatusOr<store::OperationInsertResult> result);
   absl::StatusOr<core::Operation> Get(absl::string_view name);
@@ -52,14 +49,12 @@ class OperationsLogic {
   absl::StatusOr<ListResult> List(const ListRequest& request);
 
   absl::Time Now() const { return clock_(); }
-  const core::SubmitLimits& limits() const { return limits_; }
 
  private:
   store::OperationStore& store_;
   core::SubmitLimits limits_;
   std::function<absl::Time()> clock_;
   std::string page_token_secret_;
-  std::function<void()> on_created_;
 };
 
 }  // namespace longrun::api

@@ -9,14 +9,6 @@ namespace longrun::api {
 grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext* ctx,
                                                     const longrun::v1::SubmitRequest* request,
                                                     google::longrunning::Operation* response) {
-  if (deps_.submit_batcher == nullptr) {
-    return RunUnary(ctx, deps_.executor, [this, ctx, request, response]() -> absl::Status {
-      LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(*request));
-      LONGRUN_ASSIGN_OR_RETURN(core::Operation op, deps_.logic.Submit(spec));
-      RespondWithOperation(ctx, op, deps_.logic.Now(), response);
-      return absl::OkStatus();
-    });
-  }
   // Group commit: validation here (CPU only), the insert in the batcher's next batch.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<store::OperationInsertParams> params = [&]() -> decltype(params) {
@@ -27,7 +19,7 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
     reactor->Finish(rpc::ToGrpcStatus(params.status()));
     return reactor;
   }
-  const bool queued = deps_.submit_batcher->Enqueue(
+  const bool queued = deps_.submit_batcher.Enqueue(
       *std::move(params),
       [this, ctx, reactor, response](absl::StatusOr<store::OperationInsertResult> result) {
         absl::StatusOr<core::Operation> op = OperationsLogic::SubmitResult(std::move(result));

@@ -31,7 +31,6 @@ void WatchHub::Shutdown() {
       subs_.clear();
       deadlines_.clear();
       deadline_of_.clear();
-      count_ = 0;
     }
   }
   cv_.notify_all();
@@ -41,7 +40,7 @@ void WatchHub::Shutdown() {
 bool WatchHub::Subscribe(const std::string& id, Subscriber* s, absl::Time deadline) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return false;
-  if (subs_[id].insert(s).second) ++count_;
+  subs_[id].insert(s);
   if (deadline != absl::InfiniteFuture()) {
     deadline_of_[s] = deadlines_.emplace(deadline, std::make_pair(id, s));
     timers_changed_ = true;
@@ -53,10 +52,11 @@ bool WatchHub::Subscribe(const std::string& id, Subscriber* s, absl::Time deadli
 void WatchHub::Unsubscribe(const std::string& id, Subscriber* s) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = subs_.find(id);
-  if (it != subs_.end() && it->second.erase(s) > 0) {
-    --count_;
-    if (it->second.empty()) subs_.erase(it);
-  }
+  if (it != subs_.end() && it->second.erase(s) > 0 && it->second.empty()) subs_.erase(it);
+  DropDeadlineLocked(s);
+}
+
+void WatchHub::DropDeadlineLocked(Subscriber* s) {
   if (auto d = deadline_of_.find(s); d != deadline_of_.end()) {
     deadlines_.erase(d->second);
     deadline_of_.erase(d);
@@ -84,11 +84,6 @@ void WatchHub::OnListenerConnected() {
     for (const auto& [id, _] : subs_) dirty_.insert(id);
   }
   cv_.notify_all();
-}
-
-size_t WatchHub::SubscriberCount() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return count_;
 }
 
 void WatchHub::Loop() {
@@ -144,15 +139,11 @@ void WatchHub::ReadAndDeliver(std::vector<std::string> ids) {
             "database unreachable for too long; reconnect to continue watching");
         for (auto& [id, set] : subs_) {
           for (Subscriber* s : set) {
-            if (auto d = deadline_of_.find(s); d != deadline_of_.end()) {
-              deadlines_.erase(d->second);
-              deadline_of_.erase(d);
-            }
+            DropDeadlineLocked(s);
             s->OnClosed(why);
           }
         }
         subs_.clear();
-        count_ = 0;
         failing_since_ = absl::InfiniteFuture();
         return;
       }
@@ -174,11 +165,7 @@ void WatchHub::ReadAndDeliver(std::vector<std::string> ids) {
       if (it == subs_.end()) continue;
       const absl::Status gone = absl::NotFoundError("operation operations/" + id + " was deleted");
       for (Subscriber* s : it->second) {
-        if (auto d = deadline_of_.find(s); d != deadline_of_.end()) {
-          deadlines_.erase(d->second);
-          deadline_of_.erase(d);
-        }
-        --count_;
+        DropDeadlineLocked(s);
         s->OnClosed(gone);
       }
       subs_.erase(it);

@@ -66,11 +66,11 @@ class WatchHub {
   // Listener feed: (re)connected, notifications may have been missed.
   void OnListenerConnected();
 
-  size_t SubscriberCount();
-
  private:
   void Loop();
   void ReadAndDeliver(std::vector<std::string> ids);
+  // Forgets s's deadline, if it has one. Requires mu_.
+  void DropDeadlineLocked(Subscriber* s);
 
   store::OperationStore& store_;
   WatchHubConfig config_;
@@ -82,7 +82,6 @@ class WatchHub {
   std::unordered_set<std::string> dirty_;
   std::multimap<absl::Time, std::pair<std::string, Subscriber*>> deadlines_;
   std::unordered_map<Subscriber*, std::multimap<absl::Time, std::pair<std::string, Subscriber*>>::iterator> deadline_of_;
-  size_t count_ = 0;
   absl::Time last_refresh_;
   absl::Time failing_since_ = absl::InfiniteFuture();
   std::thread thread_;

@@ -17,20 +17,10 @@
 
 #include "google/longrunning/operations.pb.h"
 #include "libs/concurrency/executor.h"
-#include "services/api/operations_logic.h"
-#include "services/api/submit_batcher.h"
+#include "services/api/api_deps.h"
 #include "services/api/watch_hub.h"
 
 namespace longrun::api {
-
-// What both reactors need from the server.
-struct ApiDeps {
-  OperationsLogic& logic;
-  concurrency::Executor& executor;
-  WatchHub& hub;
-  absl::Duration max_wait = absl::Seconds(60);  // cap on a WaitOperation
-  SubmitBatcher* submit_batcher = nullptr;      // group commit; null: insert one by one
-};
 
 // Shared machinery: reference counting (the reactor outlives both gRPC's OnDone and the
 // executor task that subscribes it) and the subscribe-then-snapshot start.

@@ -140,7 +140,6 @@ void Worker::RunJob(store::ClaimedJob job) {
     jobs_.erase(job.id);
     --running_;
   }
-  completed_.fetch_add(1);
   cv_.notify_all();
 }
 

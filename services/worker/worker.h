@@ -45,7 +45,6 @@ class Worker {
   void CancelRunning(const std::string& id);
 
   int64_t claimed() const { return claimed_.load(); }
-  int64_t completed() const { return completed_.load(); }
 
  private:
   struct RunningJob {
@@ -92,7 +91,6 @@ class Worker {
   absl::Time last_heartbeat_ok_;
 
   std::atomic<int64_t> claimed_{0};
-  std::atomic<int64_t> completed_{0};
 };
 
 }  // namespace longrun::worker

@@ -160,19 +160,23 @@ void AddWorkerParams(const Options& o, Params& p, int64_t workers, int64_t concu
   p.Add("worker_poll_interval", absl::FormatDuration(o.worker_poll_interval));
 }
 
+// Parameters shared by the modes that submit echo jobs to running workers (e2e, drain).
+void AddJobRunParams(const Options& o, Params& p, int64_t workers, int64_t concurrency,
+                     const char* done_poll) {
+  AddCommonParams(o, p);
+  p.Add("kind", "demo.echo");
+  p.Add("n", o.n);
+  p.Add("c", o.c);
+  AddWorkerParams(o, p, workers, concurrency);
+  p.Add("done_poll", done_poll);
+}
+
 }  // namespace
 
 RunResult RunE2e(const Options& o, int run, Params& params) {
   const int64_t workers = o.workers;
   const int64_t conc = o.worker_concurrency;
-  if (run == 0) {
-    AddCommonParams(o, params);
-    params.Add("kind", "demo.echo");
-    params.Add("n", o.n);
-    params.Add("c", o.c);
-    AddWorkerParams(o, params, workers, conc);
-    params.Add("done_poll", "20ms");
-  }
+  if (run == 0) AddJobRunParams(o, params, workers, conc, "20ms");
   RunResult r;
   const std::string label = RunLabel(o, run);
   auto db = Db::Connect(o.database_url);
@@ -233,14 +237,7 @@ RunResult RunE2e(const Options& o, int run, Params& params) {
 RunResult RunDrain(const Options& o, int run, Params& params) {
   const int64_t workers = o.workers;
   const int64_t conc = o.worker_concurrency;
-  if (run == 0) {
-    AddCommonParams(o, params);
-    params.Add("kind", "demo.echo");
-    params.Add("n", o.n);
-    params.Add("c", o.c);
-    AddWorkerParams(o, params, workers, conc);
-    params.Add("done_poll", "10ms");
-  }
+  if (run == 0) AddJobRunParams(o, params, workers, conc, "10ms");
   RunResult r;
   const std::string label = RunLabel(o, run);
   if (workers <= 0) return Fail(r, absl::InvalidArgumentError("drain needs --workers >= 1"));

@@ -15,6 +15,18 @@ std::chrono::system_clock::time_point Deadline(const Options& o) {
 
 constexpr char kEchoInput[] = R"({"hello": "bench"})";
 
+// Warms up with o.warmup calls, then runs o.n calls at o.c outstanding with CPU accounting,
+// adding rps, latencies and CPU figures to r.
+void MeasureClosedLoop(const Options& o, const IssueFn& issue, RunResult& r) {
+  (void)RunClosedLoop(o.warmup, o.c, o.warmup, issue);
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  LoopStats st = RunClosedLoop(o.n, o.c, o.max_errors, issue);
+  cpu.End();
+  AddLoop(r, st, "rps", "lat");
+  cpu.Report(r);
+}
+
 }  // namespace
 
 RunResult RunBaseline(const Options& o, int run, Params& params) {
@@ -44,13 +56,7 @@ RunResult RunBaseline(const Options& o, int run, Params& params) {
           done(s);
         });
   };
-  (void)RunClosedLoop(o.warmup, o.c, o.warmup, issue);
-  CpuWindow cpu(o.api_pid, o.pg_pid);
-  cpu.Begin();
-  LoopStats st = RunClosedLoop(o.n, o.c, o.max_errors, issue);
-  cpu.End();
-  AddLoop(r, st, "rps", "lat");
-  cpu.Report(r);
+  MeasureClosedLoop(o, issue, r);
   return r;
 }
 
@@ -123,13 +129,7 @@ RunResult RunPoll(const Options& o, int run, Params& params) {
                                          done(s);
                                        });
   };
-  (void)RunClosedLoop(o.warmup, o.c, o.warmup, issue);
-  CpuWindow cpu(o.api_pid, o.pg_pid);
-  cpu.Begin();
-  LoopStats st = RunClosedLoop(o.n, o.c, o.max_errors, issue);
-  cpu.End();
-  AddLoop(r, st, "rps", "lat");
-  cpu.Report(r);
+  MeasureClosedLoop(o, issue, r);
   if (o.cleanup) (void)CancelAll(o, **cl, names);
   return r;
 }

@@ -254,7 +254,7 @@ absl::StatusOr<int> PgOperationStore::JobFailUnstarted(const JobFailUnstartedPar
     pqxx::nontransaction tx(c);
     n = static_cast<int>(tx.exec_prepared("JobFailUnstarted", absl::ToInt64Microseconds(p.older_than),
                                           p.limit, absl::FormatDuration(p.older_than))
-                             .size());
+                             .affected_rows());
   }));
   return n;
 }
@@ -296,7 +296,7 @@ absl::StatusOr<int> PgOperationStore::JobRescueStuck(const JobRescueParams& p) {
   int n = 0;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    n = static_cast<int>(tx.exec_prepared("JobRescueStuck", p.limit).size());
+    n = tx.exec_prepared("JobRescueStuck", p.limit)[0][0].as<int>();
   }));
   return n;
 }

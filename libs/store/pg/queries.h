@@ -195,7 +195,7 @@ inline constexpr std::string_view kJobRescueStuckSql =
     "  SELECT id, attempt, worker_id, attempt_start_time, 'LEASE_EXPIRED', error_code, "
     "    error_message FROM rescued "
     "  ON CONFLICT DO NOTHING) "
-    "SELECT id::text FROM rescued";
+    "SELECT count(*) FROM rescued";
 
 // Jobs nobody started within the schedule-to-start limit (e.g. a kind no worker serves).
 // $1 limit micros, $2 batch size, $3 limit as text for the message.
@@ -209,8 +209,7 @@ inline constexpr std::string_view kJobFailUnstartedSql =
     "  error_message = 'not started within ' || $3 || ' of its scheduled time: no worker "
     "claimed kind \"' || o.kind || '\" on queue \"' || o.queue || '\"', "
     "  end_time = now(), update_time = now(), version = o.version + 1 "
-    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0 "
-    "RETURNING o.id::text";
+    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0";
 
 // Retention: deletes one small batch of finished operations of one state older than the
 // TTL (attempt rows go with them). $1 state, $2 ttl micros, $3 batch size.

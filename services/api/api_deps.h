@@ -1,0 +1,23 @@
+// ApiDeps: what the gRPC services and their reactors share, built once in main.cc.
+#ifndef LONGRUN_SERVICES_API_API_DEPS_H_
+#define LONGRUN_SERVICES_API_API_DEPS_H_
+
+#include "absl/time/time.h"
+#include "libs/concurrency/executor.h"
+#include "services/api/operations_logic.h"
+#include "services/api/submit_batcher.h"
+#include "services/api/watch_hub.h"
+
+namespace longrun::api {
+
+struct ApiDeps {
+  OperationsLogic& logic;
+  concurrency::Executor& executor;  // blocking work of unary RPCs
+  WatchHub& hub;                    // WatchOperation and WaitOperation
+  SubmitBatcher& submit_batcher;    // group commit of Submits
+  absl::Duration max_wait = absl::Seconds(60);  // cap on a WaitOperation
+};
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_API_DEPS_H_
