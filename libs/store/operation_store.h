@@ -94,6 +94,16 @@ struct JobCompleteParams {
   std::optional<absl::Duration> retry_after;
 };
 
+struct JobCycleParams {
+  std::vector<JobCompleteParams> successes;
+  JobClaimParams claim;  // limit 0 or no kinds: claim nothing
+};
+
+struct JobCycleResult {
+  std::vector<absl::Status> completed;  // one per success, in order
+  std::vector<ClaimedJob> claimed;
+};
+
 struct OperationInsertParams {
   std::string id;  // a new UUID
   std::string tenant{core::kDefaultTenant};
@@ -126,16 +136,29 @@ class OperationStore {
  public:
   virtual ~OperationStore() = default;
 
-  // Claims up to params.limit runnable jobs (QUEUED or RETRY_WAIT whose run_at passed) of
-  // the given kinds, in priority then run_at order, skipping rows other claimers hold.
-  virtual absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) = 0;
+  // A worker's round trip in one transaction: records params.successes (only id, attempt
+  // and response are used) and claims up to params.claim.limit runnable jobs (QUEUED or
+  // RETRY_WAIT whose run_at passed) of the given kinds, in priority then run_at order,
+  // skipping rows other claimers hold. `completed` has one entry per success, in order: OK,
+  // or kAborted for an attempt that was no longer current. A database error records and
+  // claims nothing.
+  virtual absl::StatusOr<JobCycleResult> JobCompleteAndClaim(const JobCycleParams& params) = 0;
+  // Claim only (JobCompleteAndClaim without successes).
+  absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) {
+    auto r = JobCompleteAndClaim({.claim = params});
+    if (!r.ok()) return r.status();
+    return std::move(r->claimed);
+  }
+  // Successes only (JobCompleteAndClaim claiming nothing).
+  absl::StatusOr<std::vector<absl::Status>> JobCompleteBatch(
+      const std::vector<JobCompleteParams>& successes) {
+    auto r = JobCompleteAndClaim({.successes = successes, .claim = {.limit = 0}});
+    if (!r.ok()) return r.status();
+    return std::move(r->completed);
+  }
   // Records the attempt's outcome if (id, attempt) is still the running attempt; otherwise
   // kAborted and nothing changes.
   virtual absl::Status JobComplete(const JobCompleteParams& params) = 0;
-  // Records many successful attempts in one statement. One entry per params, in order:
-  // OK, or kAborted for an attempt that was no longer current. Only `response` is used.
-  virtual absl::StatusOr<std::vector<absl::Status>> JobCompleteBatch(
-      const std::vector<JobCompleteParams>& successes) = 0;
   // Records progress if (id, attempt) is still the running attempt; otherwise kAborted.
   virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
   // Tells idle workers that jobs may be runnable (a hint; not durable).

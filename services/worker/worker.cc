@@ -20,13 +20,11 @@ Worker::Worker(WorkerConfig config, store::OperationStore& store, store::JobNoti
 Worker::~Worker() { Drain(); }
 
 void Worker::Start() {
-  completions_ = std::make_unique<concurrency::Batcher<CompletionItem>>(
-      2, 512, 100000, [this](std::vector<CompletionItem>& batch) { FlushCompletions(batch); });
   runners_ = std::make_unique<concurrency::Executor>(
       "runner", static_cast<int>(config_.concurrency), static_cast<size_t>(config_.concurrency));
   notifier_.Start([this] { Wake(); }, [this](const std::string& id) { CancelRunning(id); });
   last_heartbeat_ok_ = absl::Now();
-  producer_ = std::thread([this] { ProducerLoop(); });
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   LONGRUN_LOG(kInfo, "worker_started",
               {{"worker", config_.worker_id}, {"concurrency", config_.concurrency},
@@ -41,72 +39,124 @@ void Worker::Wake() {
   cv_.notify_all();
 }
 
-void Worker::ProducerLoop() {
+void Worker::DispatchLoop() {
   static log::RateLimiter error_log(absl::Seconds(10));
   absl::Duration backoff = absl::Milliseconds(100);
-  // While busy, let a few slots free up before claiming, so a backlog is claimed in batches
-  // (one transaction and one NOTIFY per batch) rather than one job per finished job. Waits
-  // at most kClaimLinger, and never when the worker is idle, so pickup latency is unchanged.
-  constexpr absl::Duration kClaimLinger = absl::Milliseconds(2);
-  const int min_batch = std::max<int>(1, static_cast<int>(config_.concurrency) / 4);
+  // While handlers are busy, let a few slots free up before a round, so a backlog is
+  // claimed and recorded in batches (one transaction and one notification per round)
+  // rather than one job per finished job. Waits at most kLinger, and never when the worker
+  // is idle, so pickup and completion latency of a lone job are unchanged.
+  constexpr absl::Duration kLinger = absl::Milliseconds(2);
+  const int concurrency = static_cast<int>(config_.concurrency);
+  const int min_batch = std::max(1, concurrency / 4);
   bool lingered = false;
+  std::vector<Finished> batch;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    const int free = static_cast<int>(config_.concurrency) - running_;
-    if (free > 0 && more_ && free < min_batch && running_ > 0 && !lingered) {
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(kClaimLinger), [&] {
-        return stopping_ || static_cast<int>(config_.concurrency) - running_ >= min_batch;
+  for (;;) {
+    const int free = concurrency - running_;
+    const bool claim = !stopping_ && more_ && free > 0;
+    if (!claim && finished_.empty()) {
+      if (dispatcher_exit_) break;
+      // Sleep until woken (NOTIFY, a handler returning) or the poll interval passes.
+      const bool woken = cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.poll_interval), [&] {
+        return dispatcher_exit_ || !finished_.empty() ||
+               (!stopping_ && more_ && running_ < concurrency);
+      });
+      if (!woken && !stopping_) more_ = true;  // poll fallback
+      continue;
+    }
+    if (!lingered && !stopping_ && running_ > 0 && free < min_batch) {
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(kLinger), [&] {
+        return stopping_ || concurrency - running_ >= min_batch;
       });
       lingered = true;
       continue;
     }
     lingered = false;
-    if (free <= 0 || !more_) {
-      // Sleep until woken (NOTIFY, a slot freeing up) or the poll interval passes.
-      const bool woken = cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.poll_interval), [&] {
-        return stopping_ || (more_ && running_ < config_.concurrency);
-      });
-      if (!woken) more_ = true;  // poll fallback
+    batch.swap(finished_);
+    finished_.clear();
+    if (claim) more_ = false;
+    if (Cycle(batch, claim ? free : 0, lock)) {
+      backoff = absl::Milliseconds(100);
       continue;
     }
-    more_ = false;
-    lock.unlock();
-    auto jobs = store_.JobClaim({.worker_id = config_.worker_id,
-                                 .kinds = kinds_,
-                                 .queues = config_.queues,
-                                 .limit = free,
-                                 .lease = config_.lease_duration});
-    lock.lock();
-    if (!jobs.ok()) {
-      if (error_log.Allow()) {
-        LONGRUN_LOG(kWarning, "claim_failed",
-                    {{"error", jobs.status().message()}, {"retry_in", backoff},
-                     {"suppressed", error_log.TakeSuppressed()}});
-      }
-      more_ = true;
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(backoff), [&] { return stopping_; });
-      backoff = std::min(backoff * 2, absl::Seconds(5));
-      continue;
+    if (claim) more_ = true;
+    if (dispatcher_exit_) break;  // Drain: do not hold the exit up through an outage
+    if (error_log.Allow()) {
+      LONGRUN_LOG(kWarning, "dispatch_failed",
+                  {{"retry_in", backoff}, {"suppressed", error_log.TakeSuppressed()}});
     }
-    backoff = absl::Milliseconds(100);
-    // A full batch means there is probably more: claim again as soon as slots free up.
-    if (static_cast<int>(jobs->size()) == free) more_ = true;
-    for (store::ClaimedJob& job : *jobs) {
-      ++running_;
-      claimed_.fetch_add(1);
-      // Runner threads == concurrency and running_ <= concurrency, so Post never refuses.
-      runners_->Post([this, job = std::move(job)]() mutable { RunJob(std::move(job)); });
-    }
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(backoff), [&] { return dispatcher_exit_; });
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+  // Whatever is still unrecorded is lost with this process; its lease runs out and the
+  // rescuer re-queues it, as after a crash.
+  for (const Finished& f : finished_) {
+    LONGRUN_LOG(kError, "completion_lost", {{"id", f.params.id}, {"reason", "worker exiting"}});
   }
 }
 
-void Worker::RunJob(store::ClaimedJob job) {
+bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock) {
+  in_cycle_ = true;
+  lock.unlock();
+  store::JobCycleParams params{.claim = {.worker_id = config_.worker_id,
+                                         .kinds = kinds_,
+                                         .queues = config_.queues,
+                                         .limit = limit,
+                                         .lease = config_.lease_duration}};
+  params.successes.reserve(batch.size());
+  for (const Finished& f : batch) params.successes.push_back(f.params);
+  auto result = store_.JobCompleteAndClaim(params);
+  lock.lock();
+  in_cycle_ = false;
+  state_cv_.notify_all();
+  if (!result.ok()) {
+    LONGRUN_LOG(kWarning, "dispatch_error",
+                {{"error", result.status().message()}, {"completions", batch.size()},
+                 {"claim", limit}});
+    // Keep the successes for the next round unless their lease has surely run out.
+    const absl::Time now = absl::Now();
+    for (Finished& f : batch) {
+      if (now < f.give_up) {
+        finished_.push_back(std::move(f));
+        continue;
+      }
+      LONGRUN_LOG(kError, "completion_lost", {{"id", f.params.id}, {"error", result.status().message()}});
+      jobs_.erase(f.params.id);
+    }
+    batch.clear();
+    return false;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (result->completed[i].code() == absl::StatusCode::kAborted) {
+      LONGRUN_LOG(kWarning, "completion_fenced",
+                  {{"id", batch[i].params.id}, {"attempt", batch[i].params.attempt}});
+    }
+    jobs_.erase(batch[i].params.id);
+  }
+  batch.clear();
+  // A full batch means there is probably more: claim again as soon as slots free up.
+  if (limit > 0 && static_cast<int>(result->claimed.size()) == limit) more_ = true;
+  for (store::ClaimedJob& job : result->claimed) {
+    auto running = std::make_shared<RunningJob>();
+    running->attempt = job.attempt;
+    jobs_[job.id] = running;
+    ++running_;
+    claimed_.fetch_add(1);
+    // Runner threads == concurrency and running_ <= concurrency, so Post never refuses.
+    runners_->Post([this, job = std::move(job), running = std::move(running)]() mutable {
+      RunJob(std::move(job), std::move(running));
+    });
+  }
+  state_cv_.notify_all();
+  return true;
+}
+
+void Worker::RunJob(store::ClaimedJob job, std::shared_ptr<RunningJob> running) {
   const absl::Time deadline =
       job.timeout.has_value() ? absl::Now() + *job.timeout : absl::InfiniteFuture();
-  auto running = std::make_shared<RunningJob>();
-  running->attempt = job.attempt;
   RunningJob* r = running.get();
-  running->ctx = std::make_shared<JobContext>(
+  auto ctx = std::make_shared<JobContext>(
       job.id, job.attempt, job.max_attempts, deadline,
       [this, r, id = job.id, attempt = job.attempt](int32_t percent, const std::string& message) {
         std::lock_guard<std::mutex> lock(r->write_mu);
@@ -116,48 +166,76 @@ void Worker::RunJob(store::ClaimedJob job) {
       });
   {
     std::lock_guard<std::mutex> lock(mu_);
-    jobs_[job.id] = running;
+    running->ctx = ctx;
   }
   LONGRUN_LOG(kDebug, "job_started", {{"id", job.id}, {"kind", job.kind}, {"attempt", job.attempt}});
 
-  absl::StatusOr<google::protobuf::Struct> result;
-  if (const Handler* handler = registry_.Find(job.kind); handler != nullptr) {
-    result = (*handler)(*running->ctx, job.input);
-  } else {
-    result = absl::UnimplementedError(absl::StrCat("no handler for kind \"", job.kind, "\""));
-  }
-  // A handler that overran its deadline failed with DEADLINE_EXCEEDED, whatever it returned.
-  const absl::Status stop = running->ctx->StopReason();
-  if (stop.code() == absl::StatusCode::kDeadlineExceeded) result = stop;
-  if (stop.code() == absl::StatusCode::kAborted) {
-    LONGRUN_LOG(kWarning, "job_abandoned", {{"id", job.id}, {"attempt", job.attempt},
-                                            {"reason", stop.message()}});
-  } else {
-    Complete(job, *running, result);
-  }
+  bool handed_back = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    jobs_.erase(job.id);
-    --running_;
+    std::lock_guard<std::mutex> lock(r->write_mu);
+    handed_back = r->released;
   }
-  cv_.notify_all();
+  absl::StatusOr<google::protobuf::Struct> result = absl::AbortedError("handed back before it started");
+  if (!handed_back) {
+    if (const Handler* handler = registry_.Find(job.kind); handler != nullptr) {
+      result = (*handler)(*ctx, job.input);
+    } else {
+      result = absl::UnimplementedError(absl::StrCat("no handler for kind \"", job.kind, "\""));
+    }
+    // A handler that overran its deadline failed with DEADLINE_EXCEEDED, whatever it returned.
+    const absl::Status stop = ctx->StopReason();
+    if (stop.code() == absl::StatusCode::kDeadlineExceeded) result = stop;
+    if (stop.code() == absl::StatusCode::kAborted) result = stop;
+  }
+  if (result.status().code() == absl::StatusCode::kAborted) {
+    LONGRUN_LOG(kWarning, "job_abandoned", {{"id", job.id}, {"attempt", job.attempt},
+                                            {"reason", result.status().message()}});
+    HandlerReturned(job.id, std::nullopt);
+    return;
+  }
+  if (!result.ok()) {
+    CompleteFailure(job, *running, result.status());
+    HandlerReturned(job.id, std::nullopt);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(r->write_mu);
+  if (r->released) {
+    LONGRUN_LOG(kInfo, "result_discarded", {{"id", job.id}, {"attempt", job.attempt},
+                                            {"reason", "job was handed back during drain"}});
+    HandlerReturned(job.id, std::nullopt);
+    return;
+  }
+  // From here on Drain leaves the job alone: its result is on the way.
+  r->finished = true;
+  HandlerReturned(job.id, Finished{{.id = job.id, .attempt = job.attempt,
+                                    .response = *std::move(result)},
+                                   absl::Now() + config_.lease_duration});
 }
 
-void Worker::Complete(const store::ClaimedJob& job, RunningJob& running,
-                      const absl::StatusOr<google::protobuf::Struct>& result) {
-  store::JobCompleteParams params{.id = job.id, .attempt = job.attempt};
-  if (result.ok()) {
-    params.response = *result;
-  } else {
-    params.error = core::OperationError{static_cast<int>(result.status().code()),
-                                        std::string(result.status().message())};
-    if (!core::IsPermanentError(result.status().code()) && job.attempt < job.max_attempts) {
-      thread_local absl::BitGen gen;
-      params.retry_after = core::RetryDelay(config_.retry, job.attempt, gen);
+void Worker::HandlerReturned(const std::string& id, std::optional<Finished> success) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (success.has_value()) {
+      finished_.push_back(*std::move(success));
+    } else {
+      jobs_.erase(id);
     }
+    --running_;
   }
-  // Keep trying through a database blip: the result is the expensive part. Give up when the
-  // lease would have run out (the job is rescued and re-run elsewhere anyway).
+  cv_.notify_one();
+  state_cv_.notify_all();
+}
+
+void Worker::CompleteFailure(const store::ClaimedJob& job, RunningJob& running,
+                             const absl::Status& result) {
+  store::JobCompleteParams params{.id = job.id, .attempt = job.attempt};
+  params.error = core::OperationError{static_cast<int>(result.code()), std::string(result.message())};
+  if (!core::IsPermanentError(result.code()) && job.attempt < job.max_attempts) {
+    thread_local absl::BitGen gen;
+    params.retry_after = core::RetryDelay(config_.retry, job.attempt, gen);
+  }
+  // Keep trying through a database blip: give up when the lease would have run out (the
+  // job is rescued and re-run elsewhere anyway).
   static log::RateLimiter error_log(absl::Seconds(10));
   const absl::Time give_up = absl::Now() + config_.lease_duration;
   absl::Duration backoff = absl::Milliseconds(50);
@@ -170,7 +248,8 @@ void Worker::Complete(const store::ClaimedJob& job, RunningJob& running,
                                                 {"reason", "job was handed back during drain"}});
         return;
       }
-      s = params.response.has_value() ? CompleteSuccessBatched(params) : store_.JobComplete(params);
+      running.finished = true;
+      s = store_.JobComplete(params);
     }
     if (s.ok()) return;
     if (s.code() == absl::StatusCode::kAborted) {
@@ -189,26 +268,9 @@ void Worker::Complete(const store::ClaimedJob& job, RunningJob& running,
   }
 }
 
-absl::Status Worker::CompleteSuccessBatched(const store::JobCompleteParams& params) {
-  CompletionItem item{params, {}};
-  std::future<absl::Status> done = item.done.get_future();
-  if (!completions_->Add(item)) return store_.JobComplete(params);
-  return done.get();
-}
-
-void Worker::FlushCompletions(std::vector<CompletionItem>& batch) {
-  std::vector<store::JobCompleteParams> params;
-  params.reserve(batch.size());
-  for (const CompletionItem& item : batch) params.push_back(item.params);
-  auto results = store_.JobCompleteBatch(params);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done.set_value(results.ok() ? (*results)[i] : results.status());
-  }
-}
-
 void Worker::CancelRunning(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = jobs_.find(id); it != jobs_.end()) {
+  if (auto it = jobs_.find(id); it != jobs_.end() && it->second->ctx != nullptr) {
     it->second->ctx->Stop(absl::CancelledError("cancellation requested"));
   }
 }
@@ -224,7 +286,7 @@ void Worker::MaintenanceLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     const absl::Time wake = std::min({next_hb, next_rescue, next_prune});
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wake - absl::Now(), absl::ZeroDuration())),
+    state_cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wake - absl::Now(), absl::ZeroDuration())),
                  [&] { return stopping_; });
     if (stopping_) break;
     const absl::Time now = absl::Now();
@@ -267,7 +329,7 @@ void Worker::Heartbeat() {
     }
     if (absl::Now() - last_heartbeat_ok_ >= config_.lease_duration) {
       for (const store::JobRef& ref : refs) {
-        if (auto it = jobs_.find(ref.id); it != jobs_.end()) {
+        if (auto it = jobs_.find(ref.id); it != jobs_.end() && it->second->ctx != nullptr) {
           it->second->ctx->Stop(absl::AbortedError("lease expired while the database was unreachable"));
         }
       }
@@ -279,7 +341,9 @@ void Worker::Heartbeat() {
   for (const auto& h : *held) state[h.id] = h.state;
   for (const store::JobRef& ref : refs) {
     auto it = jobs_.find(ref.id);
-    if (it == jobs_.end() || it->second->attempt != ref.attempt) continue;
+    if (it == jobs_.end() || it->second->attempt != ref.attempt || it->second->ctx == nullptr) {
+      continue;
+    }
     auto s = state.find(ref.id);
     if (s == state.end()) {
       it->second->ctx->Stop(absl::AbortedError("lease lost: the job was rescued or finished elsewhere"));
@@ -337,17 +401,19 @@ void Worker::Prune() {
 int Worker::Drain() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && !producer_.joinable() && runners_ == nullptr) return 0;
+    if (stopping_ && !dispatcher_.joinable() && runners_ == nullptr) return 0;
     stopping_ = true;
   }
   cv_.notify_all();
-  if (producer_.joinable()) producer_.join();
+  state_cv_.notify_all();
   notifier_.Stop();
   std::vector<std::pair<std::string, std::shared_ptr<RunningJob>>> left;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
-                 [&] { return running_ == 0; });
+    // A round already in flight may still claim jobs: wait for it, then for the handlers.
+    state_cv_.wait(lock, [&] { return !in_cycle_; });
+    state_cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
+                       [&] { return running_ == 0; });
     for (auto& [id, job] : jobs_) left.emplace_back(id, job);
   }
   // Hand unfinished jobs back at once, so another worker starts them without waiting for a
@@ -356,23 +422,35 @@ int Worker::Drain() {
   for (auto& [id, job] : left) {
     {
       std::lock_guard<std::mutex> lock(job->write_mu);
+      if (job->finished) continue;  // its result is recorded or waiting for the dispatcher
       job->released = true;
       const absl::Status s = store_.JobRelease({id, job->attempt});
       if (s.ok()) ++released;
       LONGRUN_LOG(kInfo, "job_released", {{"id", id}, {"attempt", job->attempt},
                                           {"status", s.ok() ? "ok" : std::string(s.message())}});
     }
-    job->ctx->Stop(absl::CancelledError("worker shutting down"));
+    std::shared_ptr<JobContext> ctx;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ctx = job->ctx;
+    }
+    if (ctx != nullptr) ctx->Stop(absl::CancelledError("worker shutting down"));
   }
+  // Record the successes still waiting, then stop the dispatcher.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dispatcher_exit_ = true;
+  }
+  cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
   if (maintenance_.joinable()) maintenance_.join();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(2), [&] { return running_ == 0; });
+    state_cv_.wait_for(lock, std::chrono::seconds(2), [&] { return running_ == 0; });
     if (running_ > 0) return released;  // handlers ignoring the stop: the caller exits anyway
   }
   if (runners_) runners_->Shutdown();
   runners_.reset();
-  if (completions_) completions_->Shutdown();
   return released;
 }
 

@@ -1,9 +1,14 @@
 // Worker: claims jobs of the kinds it has handlers for and runs them.
 //
 // Threads, all created at Start():
-//  - producer: claims batches no larger than the free slots (FOR UPDATE SKIP LOCKED), woken
-//    by NOTIFY, a slot freeing up, or the poll interval;
-//  - `concurrency` runner threads;
+//  - dispatcher: the only thread on the hot path that talks to the database. Each round is
+//    one statement: record the successes handlers returned since the last round and claim
+//    as many jobs as there are free slots (FOR UPDATE SKIP LOCKED). Woken by NOTIFY, a
+//    handler finishing, or the poll interval; while handlers are busy it waits up to 2 ms
+//    for a quarter of the slots to free up, so a backlog moves in batches;
+//  - `concurrency` runner threads. A runner is free again as soon as its handler returns:
+//    a success waits for the next round in memory (its lease is still held and extended),
+//    a failure is recorded by the runner itself (rare; it may schedule a retry);
 //  - maintenance: heartbeats (one statement extends every lease this process holds), the
 //    rescuer (expired leases), the schedule-to-start check and retention.
 // Every write about a job is fenced by (id, attempt) in the store; a job handed back during
@@ -15,11 +20,10 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
-#include <future>
+#include <optional>
 #include <mutex>
 #include <thread>
 
-#include "libs/concurrency/batcher.h"
 #include "libs/concurrency/executor.h"
 #include "libs/store/operation_store.h"
 #include "services/worker/handlers/registry.h"
@@ -52,25 +56,29 @@ class Worker {
     std::shared_ptr<JobContext> ctx;
     std::mutex write_mu;    // held while writing progress or the result
     bool released = false;  // handed back during drain: never write again
+    bool finished = false;  // the handler returned; its result is recorded or queued
+  };
+  // A success waiting for the dispatcher's next round.
+  struct Finished {
+    store::JobCompleteParams params;
+    absl::Time give_up;  // the lease has surely run out by then: the job is rescued elsewhere
   };
 
-  void ProducerLoop();
+  void DispatchLoop();
+  // Records `batch` and claims up to `limit` jobs in one round trip; starts what it claimed.
+  // Returns false on a database error (the batch is put back for the next round).
+  bool Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock);
   void MaintenanceLoop();
   void Heartbeat();
   void Rescue();
   void Prune();
-  void RunJob(store::ClaimedJob job);
-  void Complete(const store::ClaimedJob& job, RunningJob& running,
-                const absl::StatusOr<google::protobuf::Struct>& result);
+  void RunJob(store::ClaimedJob job, std::shared_ptr<RunningJob> running);
+  // Records a failure (FAILED, RETRY_WAIT or CANCELLED), retrying through a database blip.
+  void CompleteFailure(const store::ClaimedJob& job, RunningJob& running,
+                       const absl::Status& result);
+  // Counts a handler as returned and wakes the dispatcher.
+  void HandlerReturned(const std::string& id, std::optional<Finished> success);
   void Wake();
-  // Records a success through the completion batcher (group commit) and waits for it.
-  absl::Status CompleteSuccessBatched(const store::JobCompleteParams& params);
-
-  struct CompletionItem {
-    store::JobCompleteParams params;
-    std::promise<absl::Status> done;
-  };
-  void FlushCompletions(std::vector<CompletionItem>& batch);
 
   WorkerConfig config_;
   store::OperationStore& store_;
@@ -78,15 +86,19 @@ class Worker {
   const Registry& registry_;
   std::vector<std::string> kinds_;
   std::unique_ptr<concurrency::Executor> runners_;
-  std::unique_ptr<concurrency::Batcher<CompletionItem>> completions_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  std::condition_variable cv_;           // the dispatcher waits here
+  std::condition_variable state_cv_;     // maintenance and Drain wait here
+  bool stopping_ = false;                // no more claims
+  bool dispatcher_exit_ = false;         // Drain: flush what is finished, then exit
+  bool in_cycle_ = false;                // a round is talking to the database
   bool more_ = true;  // there may be runnable jobs: claim when slots are free
-  int running_ = 0;
-  std::map<std::string, std::shared_ptr<RunningJob>> jobs_;  // by operation id
-  std::thread producer_;
+  int running_ = 0;   // claimed jobs whose handler has not returned
+  std::vector<Finished> finished_;  // successes not yet recorded
+  // Claimed jobs whose result is not recorded yet (their leases are extended), by id.
+  std::map<std::string, std::shared_ptr<RunningJob>> jobs_;
+  std::thread dispatcher_;
   std::thread maintenance_;
   absl::Time last_heartbeat_ok_;
 

@@ -160,28 +160,50 @@ PgOperationStore::PgOperationStore(const PgStoreConfig& config)
 
 PgOperationStore::~PgOperationStore() = default;
 
-absl::StatusOr<std::vector<ClaimedJob>> PgOperationStore::JobClaim(const JobClaimParams& p) {
-  std::vector<ClaimedJob> jobs;
-  if (p.limit <= 0 || p.kinds.empty()) return jobs;
+absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCycleParams& p) {
+  JobCycleResult out;
+  const int32_t limit = p.claim.kinds.empty() ? 0 : std::max(0, p.claim.limit);
+  if (p.successes.empty() && limit == 0) return out;
+  ArrayLiteral ids, attempts, responses;
+  for (const JobCompleteParams& s : p.successes) {
+    ids.Add(s.id);
+    attempts.Add(absl::StrCat(s.attempt));
+    responses.Add(ToJson(s.response.value_or(google::protobuf::Struct())));
+  }
+  std::optional<std::string> queues;
+  if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
+  std::set<std::string> applied;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    std::optional<std::string> queues;
-    if (!p.queues.empty()) queues = TextArray(p.queues);
-    const pqxx::result r = tx.exec_prepared("JobClaim", TextArray(p.kinds), p.limit, p.worker_id,
-                                            absl::ToInt64Microseconds(p.lease), queues);
-    jobs.reserve(r.size());
+    const pqxx::result r = tx.exec_prepared(
+        "JobCompleteAndClaim", ids.Done(), attempts.Done(), responses.Done(),
+        TextArray(p.claim.kinds), limit, p.claim.worker_id,
+        absl::ToInt64Microseconds(p.claim.lease), queues);
+    out.claimed.reserve(r.size());
     for (const auto& row : r) {
+      if (row[0].as<bool>()) {
+        applied.insert(row[1].as<std::string>());
+        continue;
+      }
       ClaimedJob j;
-      j.id = row[0].as<std::string>();
-      j.kind = row[1].as<std::string>();
-      j.attempt = row[2].as<int32_t>();
-      j.max_attempts = row[3].as<int32_t>();
-      if (!row[4].is_null()) j.timeout = absl::Microseconds(row[4].as<int64_t>());
-      j.input = StructFromJson(row[5].as<std::string>());
-      jobs.push_back(std::move(j));
+      j.id = row[1].as<std::string>();
+      j.kind = row[2].as<std::string>();
+      j.attempt = row[3].as<int32_t>();
+      j.max_attempts = row[4].as<int32_t>();
+      if (!row[5].is_null()) j.timeout = absl::Microseconds(row[5].as<int64_t>());
+      j.input = StructFromJson(row[6].as<std::string>());
+      out.claimed.push_back(std::move(j));
     }
   }));
-  return jobs;
+  out.completed.reserve(p.successes.size());
+  for (const JobCompleteParams& s : p.successes) {
+    out.completed.push_back(
+        applied.count(s.id) > 0
+            ? absl::OkStatus()
+            : absl::AbortedError(absl::StrCat("completion of operations/", s.id, " attempt ",
+                                              s.attempt, " ignored: the attempt is no longer current")));
+  }
+  return out;
 }
 
 absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
@@ -200,33 +222,6 @@ absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
     fenced = Fenced(r, "completion", p.id, p.attempt);
   }));
   return fenced;
-}
-
-absl::StatusOr<std::vector<absl::Status>> PgOperationStore::JobCompleteBatch(
-    const std::vector<JobCompleteParams>& successes) {
-  std::vector<absl::Status> out;
-  if (successes.empty()) return out;
-  ArrayLiteral ids, attempts, responses;
-  for (const JobCompleteParams& p : successes) {
-    ids.Add(p.id);
-    attempts.Add(absl::StrCat(p.attempt));
-    responses.Add(ToJson(p.response.value_or(google::protobuf::Struct())));
-  }
-  std::set<std::string> applied;
-  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    const pqxx::result r =
-        tx.exec_prepared("JobCompleteSuccessBatch", ids.Done(), attempts.Done(), responses.Done());
-    for (const auto& row : r) applied.insert(row[0].as<std::string>());
-  }));
-  out.reserve(successes.size());
-  for (const JobCompleteParams& p : successes) {
-    out.push_back(applied.count(p.id) > 0
-                      ? absl::OkStatus()
-                      : absl::AbortedError(absl::StrCat("completion of operations/", p.id, " attempt ",
-                                                        p.attempt, " ignored: the attempt is no longer current")));
-  }
-  return out;
 }
 
 absl::Status PgOperationStore::JobWake() {

@@ -25,12 +25,10 @@ class PgOperationStore final : public OperationStore {
   explicit PgOperationStore(const PgStoreConfig& config);
   ~PgOperationStore() override;
 
-  absl::StatusOr<std::vector<ClaimedJob>> JobClaim(const JobClaimParams& params) override;
+  absl::StatusOr<JobCycleResult> JobCompleteAndClaim(const JobCycleParams& params) override;
   absl::Status JobComplete(const JobCompleteParams& params) override;
   absl::Status JobProgress(const JobProgressParams& params) override;
   absl::Status JobWake() override;
-  absl::StatusOr<std::vector<absl::Status>> JobCompleteBatch(
-      const std::vector<JobCompleteParams>& successes) override;
   absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) override;
   absl::StatusOr<std::vector<JobHeartbeatResult>> JobHeartbeat(
       const JobHeartbeatParams& params) override;

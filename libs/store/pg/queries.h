@@ -67,26 +67,6 @@ inline constexpr std::string_view kOperationInsertBatchSql =
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
     "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
-// One statement: lock up to $2 runnable rows nobody else holds, mark them running.
-// $1 kinds (text[]), $2 limit, $3 worker id, $4 lease in microseconds, $5 queues (text[],
-// NULL: every queue). It must walk operations_runnable_idx in claim order and stop at the
-// limit; the worker's connections disable sorts and bitmap scans so the planner cannot
-// choose to scan and sort the whole backlog instead (see services/worker/main.cc).
-inline constexpr std::string_view kJobClaimSql =
-    "WITH claimable AS ("
-    "  SELECT id FROM operations"
-    "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($1::text[])"
-    "     AND ($5::text[] IS NULL OR queue = ANY($5::text[]))"
-    "   ORDER BY priority DESC, run_at, id"
-    "   LIMIT $2 FOR UPDATE SKIP LOCKED) "
-    "UPDATE operations o SET state = 'RUNNING', attempt = o.attempt + 1, worker_id = $3, "
-    "  lease_expires_at = now() + $4::int8 * interval '1 microsecond', "
-    "  start_time = coalesce(o.start_time, now()), attempt_start_time = now(), "
-    "  update_time = now(), "
-    "  progress_percent = 0, progress_message = '', version = o.version + 1 "
-    "FROM claimable WHERE o.id = claimable.id "
-    "RETURNING o.id::text, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input::text";
-
 // Fenced by (id, attempt) and a live state: a stale attempt's write changes nothing.
 // $1 id, $2 attempt, $3 response json.
 inline constexpr std::string_view kJobCompleteSuccessSql =
@@ -99,9 +79,21 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
     "INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
     "SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done";
 
-// Batched successes: $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]). Returns
-// the ids that were still current (the others were fenced).
-inline constexpr std::string_view kJobCompleteSuccessBatchSql =
+// A worker's round trip, one statement (one transaction, one commit, one change
+// notification): record a batch of successes, then claim up to $5 runnable rows nobody else
+// holds and mark them running.
+//  - Completions are fenced by (id, attempt) and a live state: a stale attempt's write
+//    changes nothing, and its id is not returned.
+//  - The claim must walk operations_runnable_idx in claim order and stop at the limit; the
+//    worker's connections disable sorts and bitmap scans so the planner cannot choose to
+//    scan and sort the whole backlog instead (see services/worker/main.cc). The rows it
+//    locks are QUEUED/RETRY_WAIT, the completed ones RUNNING/CANCELLING: never the same row.
+// $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]) of the successes;
+// $4 kinds (text[]), $5 limit (0: claim nothing), $6 worker id, $7 lease in microseconds,
+// $8 queues (text[], NULL: every queue).
+// Rows: (true, id) for each recorded success, then (false, id, kind, attempt, max_attempts,
+// timeout_us, input) for each claimed job.
+inline constexpr std::string_view kJobCompleteAndClaimSql =
     "WITH input AS ("
     "  SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS t(id, attempt, response)), "
     "done AS ("
@@ -114,8 +106,24 @@ inline constexpr std::string_view kJobCompleteSuccessBatchSql =
     "  RETURNING o.id, o.attempt, o.worker_id, o.attempt_start_time), "
     "recorded AS ("
     "  INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
-    "  SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done) "
-    "SELECT id::text FROM done";
+    "  SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done), "
+    "claimable AS ("
+    "  SELECT id FROM operations"
+    "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"
+    "     AND ($8::text[] IS NULL OR queue = ANY($8::text[]))"
+    "   ORDER BY priority DESC, run_at, id"
+    "   LIMIT $5 FOR UPDATE SKIP LOCKED), "
+    "claimed AS ("
+    "  UPDATE operations o SET state = 'RUNNING', attempt = o.attempt + 1, worker_id = $6, "
+    "    lease_expires_at = now() + $7::int8 * interval '1 microsecond', "
+    "    start_time = coalesce(o.start_time, now()), attempt_start_time = now(), "
+    "    update_time = now(), "
+    "    progress_percent = 0, progress_message = '', version = o.version + 1 "
+    "  FROM claimable WHERE o.id = claimable.id "
+    "  RETURNING o.id, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input) "
+    "SELECT true, id::text, NULL::text, NULL::int, NULL::int, NULL::int8, NULL::text FROM done "
+    "UNION ALL "
+    "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text FROM claimed";
 
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure).
 // A job whose cancellation was requested ends CANCELLED whatever the handler returned.
@@ -261,9 +269,8 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"OperationGetByRequestId", kOperationGetByRequestIdSql},
     {"OperationInsert", kOperationInsertSql},
     {"OperationInsertBatch", kOperationInsertBatchSql},
-    {"JobClaim", kJobClaimSql},
+    {"JobCompleteAndClaim", kJobCompleteAndClaimSql},
     {"JobCompleteSuccess", kJobCompleteSuccessSql},
-    {"JobCompleteSuccessBatch", kJobCompleteSuccessBatchSql},
     {"JobCompleteFailure", kJobCompleteFailureSql},
     {"JobProgress", kJobProgressSql},
 };
