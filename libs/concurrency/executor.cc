@@ -12,12 +12,20 @@ Executor::Executor(std::string name, int threads, size_t max_queue)
 Executor::~Executor() { Shutdown(); }
 
 bool Executor::Post(std::function<void()> fn) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || queue_.size() >= max_queue_) return false;
     queue_.push_back(std::move(fn));
+    wake = WakeOneLocked();
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
+  return true;
+}
+
+bool Executor::WakeOneLocked() {
+  if (idle_ == 0 || waking_ > 0) return false;
+  ++waking_;
   return true;
 }
 
@@ -42,13 +50,22 @@ size_t Executor::QueueLength() {
 void Executor::Loop() {
   for (;;) {
     std::function<void()> fn;
+    bool wake = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      while (!stopping_ && queue_.empty()) {
+        ++idle_;
+        cv_.wait(lock);
+        --idle_;
+        if (waking_ > 0) --waking_;
+      }
       if (queue_.empty()) return;  // stopping and drained
       fn = std::move(queue_.front());
       queue_.pop_front();
+      // Still more: wake the next sleeper (one at a time, see executor.h).
+      if (!queue_.empty()) wake = WakeOneLocked();
     }
+    if (wake) cv_.notify_one();
     fn();
   }
 }

@@ -58,6 +58,7 @@ void Worker::DispatchLoop() {
     if (!claim && finished_.empty()) {
       if (dispatcher_exit_) break;
       // Sleep until woken (NOTIFY, a handler returning) or the poll interval passes.
+      const WaitFor waiting(dispatcher_wait_, kWaitAnything);
       const bool woken = cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.poll_interval), [&] {
         return dispatcher_exit_ || !finished_.empty() ||
                (!stopping_ && more_ && running_ < concurrency);
@@ -66,6 +67,7 @@ void Worker::DispatchLoop() {
       continue;
     }
     if (!lingered && !stopping_ && running_ > 0 && free < min_batch) {
+      const WaitFor waiting(dispatcher_wait_, kWaitBatch);
       cv_.wait_for(lock, absl::ToChronoNanoseconds(kLinger), [&] {
         return stopping_ || concurrency - running_ >= min_batch;
       });
@@ -109,7 +111,7 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
   auto result = store_.JobCompleteAndClaim(params);
   lock.lock();
   in_cycle_ = false;
-  state_cv_.notify_all();
+  if (stopping_) state_cv_.notify_all();
   if (!result.ok()) {
     LONGRUN_LOG(kWarning, "dispatch_error",
                 {{"error", result.status().message()}, {"completions", batch.size()},
@@ -148,7 +150,6 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
       RunJob(std::move(job), std::move(running));
     });
   }
-  state_cv_.notify_all();
   return true;
 }
 
@@ -213,6 +214,8 @@ void Worker::RunJob(store::ClaimedJob job, std::shared_ptr<RunningJob> running) 
 }
 
 void Worker::HandlerReturned(const std::string& id, std::optional<Finished> success) {
+  bool wake_dispatcher = false;
+  bool wake_drain = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (success.has_value()) {
@@ -221,9 +224,17 @@ void Worker::HandlerReturned(const std::string& id, std::optional<Finished> succ
       jobs_.erase(id);
     }
     --running_;
+    // Wake the dispatcher only when what it waits for happened: one wake-up per round, not
+    // one per job.
+    const int free = static_cast<int>(config_.concurrency) - running_;
+    wake_dispatcher =
+        dispatcher_wait_ == kWaitAnything ||
+        (dispatcher_wait_ == kWaitBatch &&
+         (running_ == 0 || free >= std::max(1, static_cast<int>(config_.concurrency) / 4)));
+    wake_drain = stopping_;
   }
-  cv_.notify_one();
-  state_cv_.notify_all();
+  if (wake_dispatcher) cv_.notify_one();
+  if (wake_drain) state_cv_.notify_all();
 }
 
 void Worker::CompleteFailure(const store::ClaimedJob& job, RunningJob& running,

@@ -93,6 +93,15 @@ class Worker {
   bool stopping_ = false;                // no more claims
   bool dispatcher_exit_ = false;         // Drain: flush what is finished, then exit
   bool in_cycle_ = false;                // a round is talking to the database
+  // What the sleeping dispatcher waits for, so handlers wake it only when that happened.
+  enum DispatcherWait { kWaitNothing, kWaitAnything, kWaitBatch };
+  DispatcherWait dispatcher_wait_ = kWaitNothing;
+  // Sets dispatcher_wait_ for the scope of one wait (mu_ held around it).
+  struct WaitFor {
+    WaitFor(DispatcherWait& slot, DispatcherWait what) : slot_(slot) { slot_ = what; }
+    ~WaitFor() { slot_ = kWaitNothing; }
+    DispatcherWait& slot_;
+  };
   bool more_ = true;  // there may be runnable jobs: claim when slots are free
   int running_ = 0;   // claimed jobs whose handler has not returned
   std::vector<Finished> finished_;  // successes not yet recorded

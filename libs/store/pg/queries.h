@@ -20,13 +20,16 @@ namespace longrun::store::pg {
   "(extract(epoch from start_time) * 1000000)::int8, "                                 \
   "(extract(epoch from end_time) * 1000000)::int8, "                                   \
   "version, response::text, error_code, error_message, request_fingerprint"
-#define LONGRUN_OPERATION_COLUMNS                                                        \
-  LONGRUN_OPERATION_BASE_COLUMNS ", "                                                   \
-  "(SELECT json_agg(json_build_array(a.attempt, a.worker_id, "                            \
-  "   (extract(epoch from a.start_time) * 1000000)::int8, "                              \
-  "   (extract(epoch from a.end_time) * 1000000)::int8, a.outcome, a.error_code, "       \
-  "   a.error_message) ORDER BY a.attempt)::text "                                       \
-  "   FROM operation_attempts a WHERE a.operation_id = operations.id)"
+#define LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATION_BASE_COLUMNS ", attempts::text"
+
+// The attempts column with one more entry for the attempt the statement ends (see
+// 0004_attempts_inline.sql): `row` is the table alias ("o." or ""), `outcome`, `code` and
+// `message` are SQL expressions.
+#define LONGRUN_APPEND_ATTEMPT(row, outcome, code, message)                               \
+  "coalesce(" row "attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_array("       \
+  row "attempt, " row "worker_id, "                                                      \
+  "(extract(epoch from " row "attempt_start_time) * 1000000)::int8, "                    \
+  "(extract(epoch from now()) * 1000000)::int8, " outcome ", " code ", " message "))"
 
 // Microseconds since the Unix epoch ($n::int8) as timestamptz.
 #define LONGRUN_MICROS_TO_TS(n) "(timestamptz 'epoch' + " n "::int8 * interval '1 microsecond')"
@@ -70,14 +73,11 @@ inline constexpr std::string_view kOperationInsertBatchSql =
 // Fenced by (id, attempt) and a live state: a stale attempt's write changes nothing.
 // $1 id, $2 attempt, $3 response json.
 inline constexpr std::string_view kJobCompleteSuccessSql =
-    "WITH done AS ("
-    "  UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, "
-    "    progress_message = '', end_time = now(), update_time = now(), lease_expires_at = NULL, "
-    "    error_code = NULL, error_message = NULL, version = version + 1 "
-    "  WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING') "
-    "  RETURNING id, attempt, worker_id, attempt_start_time) "
-    "INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
-    "SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done";
+    "UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, "
+    "  progress_message = '', end_time = now(), update_time = now(), lease_expires_at = NULL, "
+    "  error_code = NULL, error_message = NULL, version = version + 1, "
+    "  attempts = " LONGRUN_APPEND_ATTEMPT("", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
+    "WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING')";
 
 // A worker's round trip, one statement (one transaction, one commit, one change
 // notification): record a batch of successes, then claim up to $5 runnable rows nobody else
@@ -100,13 +100,11 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "  UPDATE operations o SET state = 'SUCCEEDED', response = i.response, "
     "    progress_percent = 100, progress_message = '', end_time = now(), update_time = now(), "
     "    lease_expires_at = NULL, error_code = NULL, error_message = NULL, "
-    "    version = o.version + 1 "
+    "    version = o.version + 1, "
+    "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
     "  FROM input i "
     "  WHERE o.id = i.id AND o.attempt = i.attempt AND o.state IN ('RUNNING', 'CANCELLING') "
-    "  RETURNING o.id, o.attempt, o.worker_id, o.attempt_start_time), "
-    "recorded AS ("
-    "  INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome) "
-    "  SELECT id, attempt, worker_id, attempt_start_time, 'SUCCEEDED' FROM done), "
+    "  RETURNING o.id), "
     "claimable AS ("
     "  SELECT id FROM operations"
     "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"
@@ -127,25 +125,24 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
 
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure).
 // A job whose cancellation was requested ends CANCELLED whatever the handler returned.
+#define LONGRUN_FAILURE_CODE "CASE WHEN state = 'CANCELLING' THEN 1 ELSE $3::int END"
+#define LONGRUN_FAILURE_MESSAGE \
+  "CASE WHEN state = 'CANCELLING' THEN 'cancelled by request' ELSE $4::text END"
 inline constexpr std::string_view kJobCompleteFailureSql =
-    "WITH done AS ("
-    "  UPDATE operations SET "
-    "    state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED'::operation_state "
-    "                 WHEN $5::int8 IS NOT NULL THEN 'RETRY_WAIT'::operation_state "
-    "                 ELSE 'FAILED'::operation_state END, "
-    "    error_code = CASE WHEN state = 'CANCELLING' THEN 1 ELSE $3 END, "
-    "    error_message = CASE WHEN state = 'CANCELLING' THEN 'cancelled by request' ELSE $4 END, "
-    "    run_at = CASE WHEN state <> 'CANCELLING' AND $5::int8 IS NOT NULL "
-    "                  THEN now() + $5::int8 * interval '1 microsecond' ELSE run_at END, "
-    "    end_time = CASE WHEN state = 'CANCELLING' OR $5::int8 IS NULL THEN now() END, "
-    "    update_time = now(), lease_expires_at = NULL, version = version + 1 "
-    "  WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING') "
-    "  RETURNING id, attempt, worker_id, attempt_start_time, state, error_code, error_message) "
-    "INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome, "
-    "  error_code, error_message) "
-    "SELECT id, attempt, worker_id, attempt_start_time, "
-    "  CASE WHEN state = 'CANCELLED' THEN 'CANCELLED' ELSE 'FAILED' END, error_code, error_message "
-    "FROM done";
+    "UPDATE operations SET "
+    "  state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED'::operation_state "
+    "               WHEN $5::int8 IS NOT NULL THEN 'RETRY_WAIT'::operation_state "
+    "               ELSE 'FAILED'::operation_state END, "
+    "  error_code = " LONGRUN_FAILURE_CODE ", "
+    "  error_message = " LONGRUN_FAILURE_MESSAGE ", "
+    "  run_at = CASE WHEN state <> 'CANCELLING' AND $5::int8 IS NOT NULL "
+    "                THEN now() + $5::int8 * interval '1 microsecond' ELSE run_at END, "
+    "  end_time = CASE WHEN state = 'CANCELLING' OR $5::int8 IS NULL THEN now() END, "
+    "  update_time = now(), lease_expires_at = NULL, version = version + 1, "
+    "  attempts = " LONGRUN_APPEND_ATTEMPT(
+        "", "CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'FAILED' END",
+        LONGRUN_FAILURE_CODE, LONGRUN_FAILURE_MESSAGE) " "
+    "WHERE id = $1::uuid AND attempt = $2 AND state IN ('RUNNING', 'CANCELLING')";
 
 // $1 id, $2 attempt, $3 percent, $4 message.
 inline constexpr std::string_view kJobProgressSql =
@@ -175,6 +172,11 @@ inline constexpr std::string_view kJobReleaseSql =
 // last attempt, or CANCELLED if cancellation was requested. The UPDATE re-checks the lease
 // on the locked row, so a completion that committed first is never undone, and one that
 // comes later finds a new state and changes nothing. $1 batch size.
+#define LONGRUN_RESCUE_CODE "CASE WHEN o.state = 'CANCELLING' THEN 1 ELSE 14 END"
+#define LONGRUN_RESCUE_MESSAGE                                                              \
+  "CASE WHEN o.state = 'CANCELLING' THEN 'cancelled by request' "                          \
+  "  ELSE 'attempt ' || o.attempt || ' lost its worker ' || coalesce(o.worker_id, '?') || " \
+  "       ' (lease expired; the worker crashed or stalled)' END"
 inline constexpr std::string_view kJobRescueStuckSql =
     "WITH stuck AS ("
     "  SELECT id FROM operations "
@@ -185,24 +187,17 @@ inline constexpr std::string_view kJobRescueStuckSql =
     "    state = CASE WHEN o.state = 'CANCELLING' THEN 'CANCELLED'::operation_state "
     "                 WHEN o.attempt >= o.max_attempts THEN 'FAILED'::operation_state "
     "                 ELSE 'RETRY_WAIT'::operation_state END, "
-    "    error_code = CASE WHEN o.state = 'CANCELLING' THEN 1 ELSE 14 END, "
-    "    error_message = CASE WHEN o.state = 'CANCELLING' THEN 'cancelled by request' "
-    "      ELSE 'attempt ' || o.attempt || ' lost its worker ' || coalesce(o.worker_id, '?') || "
-    "           ' (lease expired; the worker crashed or stalled)' END, "
+    "    error_code = " LONGRUN_RESCUE_CODE ", "
+    "    error_message = " LONGRUN_RESCUE_MESSAGE ", "
     "    run_at = now(), "
     "    end_time = CASE WHEN o.state = 'CANCELLING' OR o.attempt >= o.max_attempts "
     "                    THEN now() END, "
-    "    lease_expires_at = NULL, update_time = now(), version = o.version + 1 "
+    "    lease_expires_at = NULL, update_time = now(), version = o.version + 1, "
+    "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'LEASE_EXPIRED'", LONGRUN_RESCUE_CODE,
+                                             LONGRUN_RESCUE_MESSAGE) " "
     "  FROM stuck WHERE o.id = stuck.id AND o.state IN ('RUNNING', 'CANCELLING') "
     "    AND o.lease_expires_at < now() "
-    "  RETURNING o.id, o.attempt, o.worker_id, o.attempt_start_time, o.error_code, "
-    "    o.error_message), "
-    "recorded AS ("
-    "  INSERT INTO operation_attempts (operation_id, attempt, worker_id, start_time, outcome, "
-    "    error_code, error_message) "
-    "  SELECT id, attempt, worker_id, attempt_start_time, 'LEASE_EXPIRED', error_code, "
-    "    error_message FROM rescued "
-    "  ON CONFLICT DO NOTHING) "
+    "  RETURNING o.id) "
     "SELECT count(*) FROM rescued";
 
 // Jobs nobody started within the schedule-to-start limit (e.g. a kind no worker serves).
