@@ -42,10 +42,12 @@ void Worker::Wake() {
 void Worker::DispatchLoop() {
   static log::RateLimiter error_log(absl::Seconds(10));
   absl::Duration backoff = absl::Milliseconds(100);
-  // While handlers are busy, let a few slots free up before a round, so a backlog is
-  // claimed and recorded in batches (one transaction and one notification per round)
-  // rather than one job per finished job. Waits at most kLinger, and never when the worker
-  // is idle, so pickup and completion latency of a lone job are unchanged.
+  // While handlers are busy and the queue has work, let a few slots free up before a round,
+  // so a backlog is claimed and recorded in batches (one transaction and one notification
+  // per round) rather than one job per finished job. Waits at most kLinger, never when the
+  // worker is idle, and never when there is nothing to claim (results then go at once;
+  // they still batch up while a round is in flight), so a lone job's pickup and
+  // completion are not delayed.
   constexpr absl::Duration kLinger = absl::Milliseconds(2);
   const int concurrency = static_cast<int>(config_.concurrency);
   const int min_batch = std::max(1, concurrency / 4);
@@ -66,7 +68,7 @@ void Worker::DispatchLoop() {
       if (!woken && !stopping_) more_ = true;  // poll fallback
       continue;
     }
-    if (!lingered && !stopping_ && running_ > 0 && free < min_batch) {
+    if (!lingered && claim && running_ > 0 && free < min_batch) {
       const WaitFor waiting(dispatcher_wait_, kWaitBatch);
       cv_.wait_for(lock, absl::ToChronoNanoseconds(kLinger), [&] {
         return stopping_ || concurrency - running_ >= min_batch;

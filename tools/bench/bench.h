@@ -32,6 +32,7 @@ struct Options {
   int64_t watchers = 1000;
   int64_t watch_ops = -1;    // default max(1, watchers / 10)
   int64_t sleep_seconds = -1;  // watch: demo.sleep seconds, default 5 + watchers / 1000
+  int64_t watch_spread_s = 5;  // watch: job ends spread evenly over this many seconds
   pid_t api_pid = 0;         // for CPU and RSS figures; required by watch
   pid_t pg_pid = 0;          // PostgreSQL postmaster, for CPU figures
   int64_t runs = 1;

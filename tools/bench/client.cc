@@ -38,12 +38,14 @@ std::chrono::system_clock::time_point Deadline(const Options& o) {
 }  // namespace
 
 LoopStats SubmitMany(const Options& o, Clients& cl, int64_t n, int64_t c,
-                     const longrun::v1::SubmitRequest& req, std::vector<std::string>* names) {
+                     const longrun::v1::SubmitRequest& req, std::vector<std::string>* names,
+                     const std::function<void(int64_t i, longrun::v1::SubmitRequest&)>& vary) {
   using Call = UnaryCall<longrun::v1::SubmitRequest, google::longrunning::Operation>;
   if (names != nullptr) names->assign(static_cast<size_t>(n), "");
   IssueFn issue = [&](int64_t i, Done done) {
     auto* call = new Call;
     call->req = req;
+    if (vary) vary(i, call->req);
     call->ctx.set_deadline(Deadline(o));
     cl.op(i).async()->Submit(&call->ctx, &call->req, &call->resp,
                              [call, i, names, done = std::move(done)](grpc::Status s) {

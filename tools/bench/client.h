@@ -4,6 +4,7 @@
 #define LONGRUN_TOOLS_BENCH_CLIENT_H_
 
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,10 @@ longrun::v1::SubmitRequest SubmitTemplate(const std::string& kind, const std::st
                                           const std::string& label);
 
 // Submits `n` copies of `req` with `c` outstanding; names[i] is call i's operation ("" if
-// it failed). `names` may be null.
+// it failed). `names` may be null. `vary`, if set, adjusts call i's copy before it is sent.
 LoopStats SubmitMany(const Options& o, Clients& cl, int64_t n, int64_t c,
-                     const longrun::v1::SubmitRequest& req, std::vector<std::string>* names);
+                     const longrun::v1::SubmitRequest& req, std::vector<std::string>* names,
+                     const std::function<void(int64_t i, longrun::v1::SubmitRequest&)>& vary = {});
 
 // Cancels the named operations (unmeasured clean-up so that no runnable work is left for
 // later modes); returns how many calls failed.

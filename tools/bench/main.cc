@@ -64,8 +64,10 @@ constexpr char kUsage[] =
     "            (n 200)\n"
     "  watch     --watchers streams over --watch-ops demo.sleep jobs; the api's RSS per\n"
     "            open stream (needs --api-pid) and end_time->receipt of the final message.\n"
+    "            Job i of M sleeps --sleep + i * --watch-spread / M seconds, so the ends\n"
+    "            arrive at a steady rate (--watch-spread=0: all at once, a burst).\n"
     "            (watchers 1000, watch-ops watchers/10, sleep 5 + watchers/1000 s,\n"
-    "            c = streams opening at once 256, one worker)\n"
+    "            watch-spread 5 s, c = streams opening at once 256, one worker)\n"
     "\n"
     "Modes that start workers run --worker-bin with --database-url, --poll-interval and\n"
     "--concurrency, stop them with SIGTERM (then SIGKILL) by PID, and label every job\n"
@@ -111,6 +113,9 @@ int main(int argc, char** argv) {
   flags.Int("watchers", &o.watchers, "watch: streams (1..10000)");
   flags.Int("watch-ops", &o.watch_ops, "watch: jobs watched (-1: max(1, watchers/10))");
   flags.Int("sleep", &o.sleep_seconds, "watch: demo.sleep seconds (-1: 5 + watchers/1000)");
+  flags.Int("watch-spread", &o.watch_spread_s,
+            "watch: the jobs' ends are spread evenly over this many seconds after --sleep "
+            "(0: all end together, a burst)");
   flags.Int("api-pid", &api_pid, "PID of longrun-api: its CPU and RSS (required by watch)");
   flags.Int("pg-pid", &pg_pid, "PID of the PostgreSQL postmaster: CPU of the cluster");
   flags.Int("runs", &o.runs, "repeat the mode; print every run and the median");
@@ -159,6 +164,7 @@ int main(int argc, char** argv) {
   if (o.runs < 1 || o.runs > 100) return Usage("--runs must be in 1..100");
   if (o.watchers < 1 || o.watchers > 10000) return Usage("--watchers must be in 1..10000");
   if (o.watch_ops < 1 || o.watch_ops > o.watchers) return Usage("--watch-ops must be in 1..watchers");
+  if (o.watch_spread_s < 0 || o.watch_spread_s > 3600) return Usage("--watch-spread must be in 0..3600");
   if (o.max_errors < 0) return Usage("--max-errors must not be negative");
   if (job_mode && o.database_url.empty()) return Usage(m + " needs --database-url");
   if (m == "watch" && o.api_pid <= 0) return Usage("watch needs --api-pid=PID of longrun-api");

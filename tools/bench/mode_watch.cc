@@ -174,6 +174,7 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
     params.Add("watch_ops", m);
     params.Add("kind", "demo.sleep");
     params.Add("input", input);
+    params.Add("watch_spread_s", o.watch_spread_s);
     params.Add("open_window", o.c);
     params.Add("workers", o.workers);
     params.Add("worker_concurrency", o.worker_concurrency);
@@ -202,8 +203,15 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
   if (absl::Status s = WaitWorkersUp(ws); !s.ok()) return fail(s);
 
   std::vector<std::string> names;
+  // Job i ends i * spread / m seconds after the first: a steady stream of completions.
+  const double spread = static_cast<double>(o.watch_spread_s);
   LoopStats st = SubmitMany(o, **cl, m, std::min<int64_t>(m, 64),
-                            SubmitTemplate("demo.sleep", input, RunLabel(o, run)), &names);
+                            SubmitTemplate("demo.sleep", input, RunLabel(o, run)), &names,
+                            [&](int64_t i, longrun::v1::SubmitRequest& req) {
+                              (*req.mutable_input()->mutable_fields())["seconds"].set_number_value(
+                                  static_cast<double>(secs) +
+                                  spread * static_cast<double>(i) / static_cast<double>(m));
+                            });
   if (st.errors > 0) {
     return fail(absl::InternalError(absl::StrCat("submitting the watched jobs failed: ",
                                                  st.first_errors.empty() ? "" : st.first_errors[0])));
@@ -215,7 +223,7 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
   if (!rss0.ok()) return fail(rss0.status());
   CpuWindow cpu(o.api_pid, o.pg_pid);
   cpu.Begin(ws.pids());
-  WatchSet set(**cl, names, w, o.c, absl::Seconds(secs) + o.timeout);
+  WatchSet set(**cl, names, w, o.c, absl::Seconds(secs + o.watch_spread_s) + o.timeout);
   const int64_t t_open = MonoNs();
   set.OpenAll();
   const bool all_open = set.AwaitFirsts(absl::Seconds(secs) + absl::Seconds(60));
@@ -234,7 +242,8 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
   Log(absl::StrCat("watch: all ", w, " watchers open in ",
                    absl::FormatDuration(absl::Nanoseconds(t_opened - t_open)),
                    "; waiting for the jobs to finish"));
-  const bool all_ended = set.AwaitEnds(absl::Seconds(secs) + absl::Seconds(120));
+  const bool all_ended =
+      set.AwaitEnds(absl::Seconds(secs + o.watch_spread_s) + absl::Seconds(120));
   cpu.End(ws.pids());
   if (!all_ended) set.CancelAll();
   ws.Stop();
