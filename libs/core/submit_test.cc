@@ -1,5 +1,7 @@
 #include "libs/core/submit.h"
 
+#include <cmath>
+
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -133,6 +135,39 @@ std::vector<ValidateCase> ValidateCases() {
          s.input.Clear();
        },
        kOk, ""},
+
+      // input is stored as jsonb: finite numbers only, no U+0000 anywhere
+      {"input_nan",
+       [](SubmitSpec& s, SubmitLimits&) {
+         (*s.input.mutable_fields())["x"].set_number_value(std::nan(""));
+       },
+       kBad, "input.x", "finite"},
+      {"input_infinity_nested",
+       [](SubmitSpec& s, SubmitLimits&) {
+         auto* list = (*(*s.input.mutable_fields())["a"].mutable_struct_value()->mutable_fields())["b"]
+                          .mutable_list_value();
+         list->add_values()->set_number_value(1);
+         list->add_values()->set_number_value(-HUGE_VAL);
+       },
+       kBad, "input.a.b[1]", "finite"},
+      {"input_nul_in_string",
+       [](SubmitSpec& s, SubmitLimits&) {
+         (*s.input.mutable_fields())["s"].set_string_value(std::string("a\0b", 3));
+       },
+       kBad, "input.s", "U+0000"},
+      {"input_nul_in_key",
+       [](SubmitSpec& s, SubmitLimits&) {
+         (*s.input.mutable_fields())[std::string("k\0", 2)].set_bool_value(true);
+       },
+       kBad, "input", "U+0000"},
+      {"input_huge_finite_ok",
+       [](SubmitSpec& s, SubmitLimits&) {
+         (*s.input.mutable_fields())["x"].set_number_value(1e308);
+       },
+       kOk, ""},
+      {"label_value_nul",
+       [](SubmitSpec& s, SubmitLimits&) { s.labels["team"] = std::string("a\0", 2); }, kBad,
+       "labels.team", "U+0000"},
 
       // request_id: optional, 1-128 printable ASCII
       {"request_id_empty_ok", [](SubmitSpec& s, SubmitLimits&) { s.request_id = ""; }, kOk, ""},

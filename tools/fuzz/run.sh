@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang into ./build-fuzz and runs each for SECONDS
-# (default 30). Exits non-zero if either fuzzer crashes, leaks or trips a sanitizer; the
+# (default 30). Exits non-zero if any fuzzer crashes, leaks or trips a sanitizer; the
 # reproducer is left in build-fuzz/artifacts/.
 #
 #   tools/fuzz/run.sh [SECONDS]
@@ -21,10 +21,10 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >/dev/null
 fi
-cmake --build "$build" -j2 --target filter_fuzzer page_token_fuzzer
+cmake --build "$build" -j2 --target filter_fuzzer page_token_fuzzer struct_json_fuzzer
 
 failed=()
-for name in filter page_token; do
+for name in filter page_token struct_json; do
   corpus="$build/corpus/$name"
   artifacts="$build/artifacts"
   mkdir -p "$corpus" "$artifacts"
@@ -43,4 +43,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]} (reproducers in $build/artifacts/)" >&2
   exit 1
 fi
-echo "OK: filter_fuzzer and page_token_fuzzer ran ${seconds}s each without a crash"
+echo "OK: filter_fuzzer, page_token_fuzzer and struct_json_fuzzer ran ${seconds}s each without a crash"

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/json_util.h"
 #include "libs/common/status_macros.h"
 #include "libs/core/ids.h"
+#include "libs/core/struct_json.h"
 #include "libs/store/pg/filter_sql.h"
 #include "libs/store/pg/pool.h"
 #include "libs/store/pg/queries.h"
@@ -17,17 +17,12 @@
 namespace longrun::store::pg {
 namespace {
 
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  // Struct always converts; a failure here would be a protobuf bug.
-  (void)google::protobuf::util::MessageToJsonString(m, &out);
-  return out;
-}
+std::string ToJson(const google::protobuf::Struct& s) { return core::StructToJson(s); }
 
+// jsonb text from PostgreSQL is always a valid object here (the columns only ever receive
+// objects); anything else would be a bug, read as an empty object.
 google::protobuf::Struct StructFromJson(const std::string& json) {
-  google::protobuf::Struct s;
-  (void)google::protobuf::util::JsonStringToMessage(json, &s);
-  return s;
+  return core::StructFromJson(json).value_or(google::protobuf::Struct());
 }
 
 std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
@@ -73,10 +68,12 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
   if (r.size() > 23 && !r[23].is_null()) {
     // [[attempt, worker, start_us, end_us, outcome, code, message], ...]
-    google::protobuf::Struct wrapper;
-    (void)google::protobuf::util::JsonStringToMessage(
-        absl::StrCat("{\"a\":", r[23].as<std::string>(), "}"), &wrapper);
-    for (const auto& v : wrapper.fields().at("a").list_value().values()) {
+    const google::protobuf::Struct wrapper =
+        StructFromJson(absl::StrCat("{\"a\":", r[23].as<std::string>(), "}"));
+    const auto list = wrapper.fields().find("a");
+    const google::protobuf::ListValue none;
+    const auto& entries = list == wrapper.fields().end() ? none : list->second.list_value();
+    for (const auto& v : entries.values()) {
       const auto& f = v.list_value().values();
       if (f.size() != 7) continue;
       core::AttemptRecord a;
