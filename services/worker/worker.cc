@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "libs/common/check.h"
 #include "libs/common/logging.h"
 #include "libs/core/policy.h"
 
@@ -24,7 +25,11 @@ void Worker::Start() {
       "runner", static_cast<int>(config_.concurrency), static_cast<size_t>(config_.concurrency));
   notifier_.Start([this] { Wake(); }, [this](const std::string& id) { CancelRunning(id); });
   last_heartbeat_ok_ = absl::Now();
-  dispatcher_ = std::thread([this] { DispatchLoop(); });
+  // Two dispatchers: while one round is in flight, the other can start the next, so a busy
+  // worker is never idle waiting for a commit.
+  for (int i = 0; i < std::min<int64_t>(2, config_.concurrency); ++i) {
+    dispatchers_.emplace_back([this] { DispatchLoop(); });
+  }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   LONGRUN_LOG(kInfo, "worker_started",
               {{"worker", config_.worker_id}, {"concurrency", config_.concurrency},
@@ -54,24 +59,26 @@ void Worker::DispatchLoop() {
   bool lingered = false;
   std::vector<Finished> batch;
   std::unique_lock<std::mutex> lock(mu_);
+  // Slots neither running a handler nor reserved by a round in flight.
+  auto free_slots = [&] { return concurrency - running_ - reserved_; };
   for (;;) {
-    const int free = concurrency - running_;
+    const int free = free_slots();
     const bool claim = !stopping_ && more_ && free > 0;
     if (!claim && finished_.empty()) {
       if (dispatcher_exit_) break;
       // Sleep until woken (NOTIFY, a handler returning) or the poll interval passes.
-      const WaitFor waiting(dispatcher_wait_, kWaitAnything);
+      const WaitFor waiting(waiting_for_anything_);
       const bool woken = cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.poll_interval), [&] {
         return dispatcher_exit_ || !finished_.empty() ||
-               (!stopping_ && more_ && running_ < concurrency);
+               (!stopping_ && more_ && free_slots() > 0);
       });
       if (!woken && !stopping_) more_ = true;  // poll fallback
       continue;
     }
-    if (!lingered && claim && running_ > 0 && free < min_batch) {
-      const WaitFor waiting(dispatcher_wait_, kWaitBatch);
+    if (!lingered && claim && running_ + reserved_ > 0 && free < min_batch) {
+      const WaitFor waiting(waiting_for_batch_);
       cv_.wait_for(lock, absl::ToChronoNanoseconds(kLinger), [&] {
-        return stopping_ || concurrency - running_ >= min_batch;
+        return stopping_ || free_slots() >= min_batch;
       });
       lingered = true;
       continue;
@@ -101,7 +108,8 @@ void Worker::DispatchLoop() {
 }
 
 bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock) {
-  in_cycle_ = true;
+  reserved_ += limit;
+  if (limit > 0) ++claims_in_flight_;
   lock.unlock();
   store::JobCycleParams params{.claim = {.worker_id = config_.worker_id,
                                          .kinds = kinds_,
@@ -112,7 +120,8 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
   for (const Finished& f : batch) params.successes.push_back(f.params);
   auto result = store_.JobCompleteAndClaim(params);
   lock.lock();
-  in_cycle_ = false;
+  reserved_ -= limit;
+  if (limit > 0) --claims_in_flight_;
   if (stopping_) state_cv_.notify_all();
   if (!result.ok()) {
     LONGRUN_LOG(kWarning, "dispatch_error",
@@ -147,10 +156,15 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
     jobs_[job.id] = running;
     ++running_;
     claimed_.fetch_add(1);
-    // Runner threads == concurrency and running_ <= concurrency, so Post never refuses.
-    runners_->Post([this, job = std::move(job), running = std::move(running)]() mutable {
-      RunJob(std::move(job), std::move(running));
-    });
+    // Runner threads == concurrency and running_ <= concurrency (claims never exceed the
+    // free, unreserved slots), so Post never refuses. If it did, the job would silently
+    // wait for its lease to expire: crash instead, which has the same outcome, loudly.
+    LONGRUN_CHECK(running_ <= static_cast<int>(config_.concurrency));
+    const bool posted =
+        runners_->Post([this, job = std::move(job), running = std::move(running)]() mutable {
+          RunJob(std::move(job), std::move(running));
+        });
+    LONGRUN_CHECK(posted);
   }
   return true;
 }
@@ -226,16 +240,16 @@ void Worker::HandlerReturned(const std::string& id, std::optional<Finished> succ
       jobs_.erase(id);
     }
     --running_;
-    // Wake the dispatcher only when what it waits for happened: one wake-up per round, not
+    // Wake a dispatcher only when what it waits for happened: one wake-up per round, not
     // one per job.
-    const int free = static_cast<int>(config_.concurrency) - running_;
+    const int free = static_cast<int>(config_.concurrency) - running_ - reserved_;
     wake_dispatcher =
-        dispatcher_wait_ == kWaitAnything ||
-        (dispatcher_wait_ == kWaitBatch &&
-         (running_ == 0 || free >= std::max(1, static_cast<int>(config_.concurrency) / 4)));
+        waiting_for_anything_ > 0 ||
+        (waiting_for_batch_ > 0 &&
+         (running_ + reserved_ == 0 || free >= std::max(1, static_cast<int>(config_.concurrency) / 4)));
     wake_drain = stopping_;
   }
-  if (wake_dispatcher) cv_.notify_one();
+  if (wake_dispatcher) cv_.notify_all();
   if (wake_drain) state_cv_.notify_all();
 }
 
@@ -414,7 +428,7 @@ void Worker::Prune() {
 int Worker::Drain() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && !dispatcher_.joinable() && runners_ == nullptr) return 0;
+    if (stopping_ && dispatchers_.empty() && runners_ == nullptr) return 0;
     stopping_ = true;
   }
   cv_.notify_all();
@@ -424,7 +438,7 @@ int Worker::Drain() {
   {
     std::unique_lock<std::mutex> lock(mu_);
     // A round already in flight may still claim jobs: wait for it, then for the handlers.
-    state_cv_.wait(lock, [&] { return !in_cycle_; });
+    state_cv_.wait(lock, [&] { return claims_in_flight_ == 0; });
     state_cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
                        [&] { return running_ == 0; });
     for (auto& [id, job] : jobs_) left.emplace_back(id, job);
@@ -455,7 +469,8 @@ int Worker::Drain() {
     dispatcher_exit_ = true;
   }
   cv_.notify_all();
-  if (dispatcher_.joinable()) dispatcher_.join();
+  for (std::thread& t : dispatchers_) t.join();
+  dispatchers_.clear();
   if (maintenance_.joinable()) maintenance_.join();
   {
     std::unique_lock<std::mutex> lock(mu_);

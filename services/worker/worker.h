@@ -1,8 +1,8 @@
 // Worker: claims jobs of the kinds it has handlers for and runs them.
 //
 // Threads, all created at Start():
-//  - dispatcher: the only thread on the hot path that talks to the database. Each round is
-//    one statement: record the successes handlers returned since the last round and claim
+//  - two dispatchers: the only threads on the hot path that talk to the database (while
+//    one round is in flight the other can start the next). Each round is one statement: record the successes handlers returned since the last round and claim
 //    as many jobs as there are free slots (FOR UPDATE SKIP LOCKED). Woken by NOTIFY, a
 //    handler finishing, or the poll interval; while handlers are busy it waits up to 2 ms
 //    for a quarter of the slots to free up, so a backlog moves in batches;
@@ -23,6 +23,7 @@
 #include <optional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "libs/concurrency/executor.h"
 #include "libs/store/operation_store.h"
@@ -92,22 +93,24 @@ class Worker {
   std::condition_variable state_cv_;     // maintenance and Drain wait here
   bool stopping_ = false;                // no more claims
   bool dispatcher_exit_ = false;         // Drain: flush what is finished, then exit
-  bool in_cycle_ = false;                // a round is talking to the database
-  // What the sleeping dispatcher waits for, so handlers wake it only when that happened.
-  enum DispatcherWait { kWaitNothing, kWaitAnything, kWaitBatch };
-  DispatcherWait dispatcher_wait_ = kWaitNothing;
-  // Sets dispatcher_wait_ for the scope of one wait (mu_ held around it).
+  int reserved_ = 0;          // slots rounds in flight may fill with what they claim
+  int claims_in_flight_ = 0;  // rounds in flight that claim
+  // Dispatchers asleep waiting for any news / for a batch worth of free slots, so handlers
+  // wake them only when that happened.
+  int waiting_for_anything_ = 0;
+  int waiting_for_batch_ = 0;
+  // Counts one waiter for the scope of one wait (mu_ held around it).
   struct WaitFor {
-    WaitFor(DispatcherWait& slot, DispatcherWait what) : slot_(slot) { slot_ = what; }
-    ~WaitFor() { slot_ = kWaitNothing; }
-    DispatcherWait& slot_;
+    explicit WaitFor(int& count) : count_(count) { ++count_; }
+    ~WaitFor() { --count_; }
+    int& count_;
   };
   bool more_ = true;  // there may be runnable jobs: claim when slots are free
   int running_ = 0;   // claimed jobs whose handler has not returned
   std::vector<Finished> finished_;  // successes not yet recorded
   // Claimed jobs whose result is not recorded yet (their leases are extended), by id.
   std::map<std::string, std::shared_ptr<RunningJob>> jobs_;
-  std::thread dispatcher_;
+  std::vector<std::thread> dispatchers_;
   std::thread maintenance_;
   absl::Time last_heartbeat_ok_;
 
