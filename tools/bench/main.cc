@@ -56,9 +56,9 @@ constexpr char kUsage[] =
     "  e2e       Starts --workers workers, submits N demo.echo jobs with C outstanding and\n"
     "            waits until all are done (database polled every 20ms). jobs/s and\n"
     "            submit->done latency (end_time - create_time, from the database).\n"
-    "            (n 20000, c 64, workers 2 x concurrency 32; needs --database-url)\n"
+    "            (n 20000, c 64, workers 1 x concurrency 256; needs --database-url)\n"
     "  drain     Enqueues N jobs with no worker running, then starts the workers and times\n"
-    "            until all are done (polled every 10ms). (n 20000, c 64, workers 2 x 32)\n"
+    "            until all are done (polled every 10ms). (n 20000, c 64, workers 1 x 256)\n"
     "  pickup    One worker (concurrency 8); N times in sequence: Submit, WatchOperation,\n"
     "            until done. Submit->start (server clock), ->RUNNING seen, ->done seen.\n"
     "            (n 200)\n"
@@ -103,10 +103,9 @@ int main(int argc, char** argv) {
   flags.Int("warmup", &o.warmup, "baseline, submit, poll: unmeasured calls first");
   flags.Int("ops", &o.ops, "poll: operations polled round-robin");
   flags.Int("workers", &o.workers,
-            "worker processes to start (-1: 2 for e2e/drain, 1 for pickup/watch; 0: none, "
-            "use running workers)");
+            "worker processes to start (-1: 1; 0: none, use running workers)");
   flags.Int("worker-concurrency", &o.worker_concurrency,
-            "--concurrency of each started worker (-1: 32 e2e/drain, 8 pickup, "
+            "--concurrency of each started worker (-1: 256 e2e/drain, 8 pickup, "
             "max(8, watch ops) watch)");
   flags.String("worker-bin", &o.worker_bin, "longrun-worker binary (default: next to this one)");
   flags.Duration("worker-poll-interval", &o.worker_poll_interval, "--poll-interval of workers");
@@ -150,11 +149,13 @@ int main(int argc, char** argv) {
 
   if (o.n < 0) o.n = m == "pickup" ? 200 : 20000;
   if (o.c < 0) o.c = m == "watch" ? 256 : 64;
-  if (o.workers < 0) o.workers = job_mode ? 2 : 1;
+  // Job modes: one worker process with 256 slots. A worker claims at most its free slots per
+  // round, so for short jobs its slots set the batch size (see docs/BENCHMARKS.md).
+  if (o.workers < 0) o.workers = 1;
   if (o.watch_ops < 0) o.watch_ops = std::max<int64_t>(1, o.watchers / 10);
   if (o.sleep_seconds < 0) o.sleep_seconds = 5 + o.watchers / 1000;
   if (o.worker_concurrency < 0) {
-    o.worker_concurrency = job_mode ? 32 : m == "pickup" ? 8 : std::max<int64_t>(8, o.watch_ops);
+    o.worker_concurrency = job_mode ? 256 : m == "pickup" ? 8 : std::max<int64_t>(8, o.watch_ops);
   }
   if (o.channels < 1) return Usage("--channels must be at least 1");
   if (o.n < 1) return Usage("--n must be at least 1");

@@ -223,10 +223,8 @@ absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
 
 absl::Status PgOperationStore::JobWake() {
   return pool_->Run([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    tx.exec("SET LOCAL synchronous_commit TO off");
+    pqxx::nontransaction tx(c);
     tx.exec_prepared("JobWake");
-    tx.commit();
   });
 }
 

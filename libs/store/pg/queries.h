@@ -246,9 +246,12 @@ inline constexpr std::string_view kOperationDeleteSql =
     "DELETE FROM operations WHERE id = $1::uuid AND tenant = $2 "
     "  AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')";
 
-// A hint to idle workers that jobs may be runnable. Sent after the insert committed, in a
-// transaction of its own with synchronous_commit off (see 0003_wake_outside_insert.sql).
-inline constexpr std::string_view kJobWakeSql = "SELECT pg_notify('longrun_jobs', '')";
+// A hint to idle workers that jobs may be runnable. Sent after the insert committed, as a
+// statement (and so a transaction) of its own whose commit does not wait for a WAL flush
+// (set_config(..., true) lasts until that commit; see 0003_wake_outside_insert.sql). One
+// round trip.
+inline constexpr std::string_view kJobWakeSql =
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('longrun_jobs', '')";
 
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobWake", kJobWakeSql},
