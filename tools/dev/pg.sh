@@ -54,6 +54,8 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$data'
 max_connections = 300
 shared_buffers = 256MB
+# The queue table needs frequent vacuums (see libs/store/migrations/0005_queue_autovacuum.sql).
+autovacuum_naptime = 1s
 fsync = on
 synchronous_commit = on
 log_min_messages = warning
