@@ -102,12 +102,17 @@ int main(int argc, char** argv) {
       {.url = config.database_url,
        .pool_size = static_cast<int>(std::min<int64_t>(config.concurrency + 1, 16)),
        .application_name = "longrun-worker",
-       // The claim must walk the runnable index in claim order and stop at its LIMIT. A
-       // queue table's statistics lag behind bursts (a fresh table has none until
-       // autovacuum's next ANALYZE), and then the planner prefers scanning and sorting every
-       // runnable row: 21ms instead of 0.5ms per claim at 20,000 queued jobs. Nothing the
-       // worker runs needs a sort or a bitmap scan.
-       .session_settings = {"enable_sort = off", "enable_bitmapscan = off", "plan_cache_mode = force_generic_plan"}});
+       // Every statement the worker runs touches a few rows found through an index: the
+       // claim walks the runnable index in claim order and stops at its LIMIT; everything
+       // else finds its rows by id (or the lease/finished indexes). A queue table's
+       // statistics lag behind bursts, and plans made from them went wrong: scanning and
+       // sorting every runnable row for a claim (21ms instead of 0.5ms at 20,000 queued
+       // jobs), or a sequential scan of the whole table (see kJobCompleteAndClaimSql).
+       // Nothing the worker runs needs a sort, a bitmap scan or a sequential scan, so its
+       // connections disable them (hash joins stay: the change trigger joins its
+       // transition tables), and plan each statement once (generic plans).
+       .session_settings = {"enable_sort = off", "enable_bitmapscan = off",
+                            "enable_seqscan = off", "plan_cache_mode = force_generic_plan"}});
   longrun::store::pg::PgJobNotifier notifier(config.database_url, "longrun-worker-listener");
   longrun::worker::Worker worker(config, store, notifier, registry);
   worker.Start();
