@@ -25,9 +25,13 @@ void Worker::Start() {
       "runner", static_cast<int>(config_.concurrency), static_cast<size_t>(config_.concurrency));
   notifier_.Start([this] { Wake(); }, [this](const std::string& id) { CancelRunning(id); });
   last_heartbeat_ok_ = absl::Now();
-  // Two dispatchers: while one round is in flight, the other can start the next, so a busy
-  // worker is never idle waiting for a commit.
-  for (int i = 0; i < std::min<int64_t>(2, config_.concurrency); ++i) {
+  // Two dispatchers when there are enough slots to split: while one round is in flight, the
+  // other can start the next, so a busy worker is never idle waiting for a commit. With few
+  // slots, two rounds would each carry half a batch, and a job's cost in PostgreSQL grows as
+  // batches shrink (measured: 1 x 256 slots drained 20.6k -> 30.8k jobs/s with two; 2 x 32
+  // fell from ~16.8k to ~14.2k).
+  const int dispatchers = config_.concurrency >= kTwoDispatchersFrom ? 2 : 1;
+  for (int i = 0; i < dispatchers; ++i) {
     dispatchers_.emplace_back([this] { DispatchLoop(); });
   }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });

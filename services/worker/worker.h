@@ -1,8 +1,9 @@
 // Worker: claims jobs of the kinds it has handlers for and runs them.
 //
 // Threads, all created at Start():
-//  - two dispatchers: the only threads on the hot path that talk to the database (while
-//    one round is in flight the other can start the next). Each round is one statement: record the successes handlers returned since the last round and claim
+//  - dispatchers (two from 64 slots, else one): the only threads on the hot path that talk
+//    to the database (while one round is in flight the other can start the next). Each
+//    round is one statement: record the successes handlers returned since the last round and claim
 //    as many jobs as there are free slots (FOR UPDATE SKIP LOCKED). Woken by NOTIFY, a
 //    handler finishing, or the poll interval; while handlers are busy it waits up to 2 ms
 //    for a quarter of the slots to free up, so a backlog moves in batches;
@@ -52,6 +53,8 @@ class Worker {
   int64_t claimed() const { return claimed_.load(); }
 
  private:
+  static constexpr int64_t kTwoDispatchersFrom = 64;  // slots
+
   struct RunningJob {
     int32_t attempt = 0;
     std::shared_ptr<JobContext> ctx;

@@ -104,8 +104,10 @@ TEST(SkeletonE2E, ThousandJobsOverTwoWorkersEachRunOnceWithTheRightResult) {
   TestDatabase db;
   Stack stack(db, "skeleton_thousand");
   stack.StartApi();
+  // One worker with one dispatcher, one with two (from 64 slots): both round shapes race
+  // for the same jobs.
   stack.StartWorker({"--concurrency=8"});
-  stack.StartWorker({"--concurrency=8"});
+  stack.StartWorker({"--concurrency=64"});
 
   constexpr int kJobs = 1000;
   std::vector<std::string> names(kJobs);
