@@ -57,10 +57,17 @@ void Worker::DispatchLoop() {
   // worker is idle, and never when there is nothing to claim (results then go at once;
   // they still batch up while a round is in flight), so a lone job's pickup and
   // completion are not delayed.
+  //
+  // A steady stream of short jobs (each claim got a few, the queue then ran dry) would
+  // otherwise cost two rounds per arrival burst: one recording the finished jobs, one
+  // claiming the next arrivals when their wake-up comes. While streaming, finished jobs
+  // wait up to kLinger for that wake-up (or a batch of results), so both go in one round.
+  // A lone job (its claim got one) is never held.
   constexpr absl::Duration kLinger = absl::Milliseconds(2);
   const int concurrency = static_cast<int>(config_.concurrency);
   const int min_batch = std::max(1, concurrency / 4);
   bool lingered = false;
+  bool streaming = false;  // this dispatcher's last claim got 2..limit-1 jobs
   std::vector<Finished> batch;
   std::unique_lock<std::mutex> lock(mu_);
   // Slots neither running a handler nor reserved by a round in flight.
@@ -87,12 +94,24 @@ void Worker::DispatchLoop() {
       lingered = true;
       continue;
     }
+    if (!lingered && !claim && streaming && !stopping_ &&
+        static_cast<int>(finished_.size()) < min_batch) {
+      // Handlers do not wake this wait; a wake-up (Wake) or the timeout ends it.
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(kLinger), [&] {
+        return stopping_ || dispatcher_exit_ || (more_ && free_slots() > 0);
+      });
+      lingered = true;
+      continue;
+    }
     lingered = false;
     batch.swap(finished_);
     finished_.clear();
     if (claim) more_ = false;
-    if (Cycle(batch, claim ? free : 0, lock)) {
+    const int limit = claim ? free : 0;
+    int claimed = 0;
+    if (Cycle(batch, limit, lock, &claimed)) {
       backoff = absl::Milliseconds(100);
+      if (limit > 0) streaming = claimed >= 2 && claimed < limit;
       continue;
     }
     if (claim) more_ = true;
@@ -111,7 +130,8 @@ void Worker::DispatchLoop() {
   }
 }
 
-bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock) {
+bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock,
+                   int* claimed) {
   reserved_ += limit;
   if (limit > 0) ++claims_in_flight_;
   lock.unlock();
@@ -153,7 +173,8 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
   }
   batch.clear();
   // A full batch means there is probably more: claim again as soon as slots free up.
-  if (limit > 0 && static_cast<int>(result->claimed.size()) == limit) more_ = true;
+  *claimed = static_cast<int>(result->claimed.size());
+  if (limit > 0 && *claimed == limit) more_ = true;
   for (store::ClaimedJob& job : result->claimed) {
     auto running = std::make_shared<RunningJob>();
     running->attempt = job.attempt;

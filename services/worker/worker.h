@@ -71,7 +71,9 @@ class Worker {
   void DispatchLoop();
   // Records `batch` and claims up to `limit` jobs in one round trip; starts what it claimed.
   // Returns false on a database error (the batch is put back for the next round).
-  bool Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock);
+  // *claimed receives how many jobs the round claimed.
+  bool Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock,
+             int* claimed);
   void MaintenanceLoop();
   void Heartbeat();
   void Rescue();
