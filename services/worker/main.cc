@@ -48,7 +48,9 @@ int main(int argc, char** argv) {
   longrun::FlagSet flags("longrun-worker", kUsage);
   flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
                "LONGRUN_DATABASE_URL");
-  flags.Int("concurrency", &config.concurrency, "jobs run at once");
+  flags.Int("concurrency", &config.concurrency,
+            "jobs run at once (runner threads); also the largest batch claimed per round "
+            "trip, so short jobs go faster with more");
   flags.String("kinds", &kinds, "comma-separated kinds to run (default: every built-in kind)");
   std::string queues;
   flags.String("queues", &queues, "comma-separated queues to claim from (default: every queue)");
