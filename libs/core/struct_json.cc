@@ -289,7 +289,94 @@ class Parser {
   absl::Status status_;
 };
 
+bool ValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int n = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(n) >= s.size()) return false;  // truncated sequence
+    for (int k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+absl::Status NotStorable(absl::string_view path, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
+}
+
+absl::Status CheckString(absl::string_view s, absl::string_view path) {
+  if (s.find('\0') != absl::string_view::npos) {
+    return NotStorable(path, "contains U+0000, which PostgreSQL's jsonb cannot store; remove "
+                             "it or encode the data (e.g. base64)");
+  }
+  if (!ValidUtf8(s)) return NotStorable(path, "is not valid UTF-8");
+  return absl::OkStatus();
+}
+
+absl::Status CheckValue(const Value& v, const std::string& path);
+
+absl::Status CheckStruct(const Struct& s, const std::string& path) {
+  for (const auto& [key, child] : s.fields()) {
+    if (absl::Status st = CheckString(key, absl::StrCat(path, " key")); !st.ok()) return st;
+    if (absl::Status st = CheckValue(child, absl::StrCat(path, ".", key)); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckValue(const Value& v, const std::string& path) {
+  switch (v.kind_case()) {
+    case Value::kNumberValue:
+      if (!std::isfinite(v.number_value())) {
+        return NotStorable(path, absl::StrCat("is ", v.number_value(),
+                                              "; JSON numbers must be finite"));
+      }
+      return absl::OkStatus();
+    case Value::kStringValue:
+      return CheckString(v.string_value(), path);
+    case Value::kListValue:
+      for (int i = 0; i < v.list_value().values_size(); ++i) {
+        if (absl::Status st = CheckValue(v.list_value().values(i), absl::StrCat(path, "[", i, "]"));
+            !st.ok()) {
+          return st;
+        }
+      }
+      return absl::OkStatus();
+    case Value::kStructValue:
+      return CheckStruct(v.struct_value(), path);
+    default:
+      return absl::OkStatus();
+  }
+}
+
 }  // namespace
+
+absl::Status CheckJsonStorable(const Struct& s, absl::string_view path) {
+  return CheckStruct(s, std::string(path));
+}
 
 void AppendStructJson(const Struct& s, std::string* out) {
   out->push_back('{');

@@ -30,6 +30,11 @@ absl::StatusOr<google::protobuf::Struct> StructFromJson(absl::string_view json);
 
 inline constexpr int kMaxJsonDepth = 100;
 
+// OK if PostgreSQL's jsonb can store `s`: every number finite, every string and key valid
+// UTF-8 without U+0000. Otherwise INVALID_ARGUMENT "<path>.<where>: <why>", e.g.
+// "input.a.b[1]: is nan; JSON numbers must be finite".
+absl::Status CheckJsonStorable(const google::protobuf::Struct& s, absl::string_view path);
+
 }  // namespace longrun::core
 
 #endif  // LONGRUN_CORE_STRUCT_JSON_H_

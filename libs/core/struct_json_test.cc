@@ -102,5 +102,32 @@ TEST(StructJsonTest, NestingIsBounded) {
   EXPECT_NE(r.status().message().find("levels of nesting"), std::string::npos);
 }
 
+TEST(StructJsonTest, StorableChecksNumbersNulAndUtf8) {
+  google::protobuf::Struct s;
+  auto& f = *s.mutable_fields();
+  f["ok"].set_string_value("caf\xc3\xa9 \xf0\x9f\x98\x80");
+  EXPECT_TRUE(CheckJsonStorable(s, "response").ok());
+  const std::pair<std::string, std::string> bad_strings[] = {
+      {std::string("a\0b", 3), "U+0000"},
+      {"\xc3", "UTF-8"},              // truncated
+      {"\xc0\xaf", "UTF-8"},          // overlong
+      {"\xed\xa0\x80", "UTF-8"},      // surrogate
+      {"\xf4\x90\x80\x80", "UTF-8"},  // beyond U+10FFFF
+      {"\xff", "UTF-8"},
+  };
+  for (const auto& [text, why] : bad_strings) {
+    google::protobuf::Struct b;
+    (*(*b.mutable_fields())["l"].mutable_list_value()->add_values()).set_string_value(text);
+    const absl::Status st = CheckJsonStorable(b, "response");
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << why;
+    EXPECT_NE(st.message().find("response.l[0]"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(why), std::string::npos) << st.message();
+  }
+  google::protobuf::Struct n;
+  (*(*n.mutable_fields())["x"].mutable_struct_value()->mutable_fields())["y"].set_number_value(
+      std::numeric_limits<double>::infinity());
+  EXPECT_NE(CheckJsonStorable(n, "input").message().find("input.x.y: is inf"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace longrun::core

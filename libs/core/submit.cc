@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "libs/common/status_macros.h"
+#include "libs/core/struct_json.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -26,45 +27,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view problem) {
 
 std::string Shown(absl::string_view s) {
   return absl::StrCat("\"", absl::CHexEscape(s.substr(0, 64)), s.size() > 64 ? "...\"" : "\"");
-}
-
-constexpr absl::string_view kNoNul =
-    "contains U+0000, which PostgreSQL's jsonb cannot store; remove it or encode the data "
-    "(e.g. base64)";
-
-absl::Status CheckStorable(const google::protobuf::Value& v, const std::string& path);
-
-// Input is stored as jsonb: JSON has no NaN or Infinity and jsonb has no U+0000.
-absl::Status CheckStorable(const google::protobuf::Struct& s, const std::string& path) {
-  for (const auto& [key, child] : s.fields()) {
-    if (absl::StrContains(key, '\0')) return Invalid(absl::StrCat(path, " key"), kNoNul);
-    LONGRUN_RETURN_IF_ERROR(CheckStorable(child, absl::StrCat(path, ".", key)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckStorable(const google::protobuf::Value& v, const std::string& path) {
-  switch (v.kind_case()) {
-    case google::protobuf::Value::kNumberValue:
-      if (!std::isfinite(v.number_value())) {
-        return Invalid(path, absl::StrCat("is ", v.number_value(),
-                                          "; JSON numbers must be finite"));
-      }
-      return absl::OkStatus();
-    case google::protobuf::Value::kStringValue:
-      if (absl::StrContains(v.string_value(), '\0')) return Invalid(path, kNoNul);
-      return absl::OkStatus();
-    case google::protobuf::Value::kListValue:
-      for (int i = 0; i < v.list_value().values_size(); ++i) {
-        LONGRUN_RETURN_IF_ERROR(
-            CheckStorable(v.list_value().values(i), absl::StrCat(path, "[", i, "]")));
-      }
-      return absl::OkStatus();
-    case google::protobuf::Value::kStructValue:
-      return CheckStorable(v.struct_value(), path);
-    default:
-      return absl::OkStatus();
-  }
 }
 
 }  // namespace
@@ -102,7 +64,7 @@ absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, 
     return Invalid("input", absl::StrCat("is ", input_bytes, " bytes serialized; the limit is ",
                                          limits.max_input_bytes, " bytes"));
   }
-  LONGRUN_RETURN_IF_ERROR(CheckStorable(spec.input, "input"));
+  LONGRUN_RETURN_IF_ERROR(CheckJsonStorable(spec.input, "input"));
   if (!spec.request_id.empty()) {
     if (spec.request_id.size() > 128) {
       return Invalid("request_id", "must be 1-128 printable ASCII characters (a UUID is "
@@ -148,7 +110,10 @@ absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, 
       return Invalid(absl::StrCat("labels"),
                      absl::StrCat("key ", Shown(key), " must match [a-z][a-z0-9_-]{0,62}"));
     }
-    if (absl::StrContains(value, '\0')) return Invalid(absl::StrCat("labels.", key), kNoNul);
+    if (absl::StrContains(value, '\0')) {
+      return Invalid(absl::StrCat("labels.", key),
+                     "contains U+0000, which PostgreSQL's jsonb cannot store");
+    }
     if (static_cast<int>(value.size()) > limits.max_label_value_bytes) {
       return Invalid(absl::StrCat("labels.", key),
                      absl::StrCat("value is ", value.size(), " bytes; the limit is ",

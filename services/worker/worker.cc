@@ -9,6 +9,7 @@
 #include "libs/common/check.h"
 #include "libs/common/logging.h"
 #include "libs/core/policy.h"
+#include "libs/core/struct_json.h"
 
 namespace longrun::worker {
 
@@ -72,19 +73,25 @@ void Worker::DispatchLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   // Slots neither running a handler nor reserved by a round in flight.
   auto free_slots = [&] { return concurrency - running_ - reserved_; };
+  // Jobs that become due without a NOTIFY (retries, scheduled jobs) are found by polling:
+  // at least one claim attempt per poll interval, however many other wake-ups come.
+  absl::Time next_poll = absl::Now() + config_.poll_interval;
   for (;;) {
+    if (!stopping_ && absl::Now() >= next_poll) {
+      more_ = true;
+      next_poll = absl::Now() + config_.poll_interval;
+    }
     const int free = free_slots();
     const bool claim = !stopping_ && more_ && free > 0;
     if (!claim && finished_.empty()) {
       if (dispatcher_exit_) break;
       // Sleep until woken (NOTIFY, a handler returning) or the poll interval passes.
       const WaitFor waiting(waiting_for_anything_);
-      const bool woken = cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.poll_interval), [&] {
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(next_poll - absl::Now(), absl::ZeroDuration())), [&] {
         return dispatcher_exit_ || !finished_.empty() ||
                (!stopping_ && more_ && free_slots() > 0);
       });
-      if (!woken && !stopping_) more_ = true;  // poll fallback
-      continue;
+      continue;  // the poll deadline is checked at the top
     }
     if (!lingered && claim && running_ + reserved_ > 0 && free < min_batch) {
       const WaitFor waiting(waiting_for_batch_);
@@ -111,7 +118,10 @@ void Worker::DispatchLoop() {
     int claimed = 0;
     if (Cycle(batch, limit, lock, &claimed)) {
       backoff = absl::Milliseconds(100);
-      if (limit > 0) streaming = claimed >= 2 && claimed < limit;
+      if (limit > 0) {
+        streaming = claimed >= 2 && claimed < limit;
+        next_poll = absl::Now() + config_.poll_interval;  // a claim is a poll
+      }
       continue;
     }
     if (claim) more_ = true;
@@ -147,6 +157,18 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
   reserved_ -= limit;
   if (limit > 0) --claims_in_flight_;
   if (stopping_) state_cv_.notify_all();
+  if (!result.ok() && result.status().code() != absl::StatusCode::kUnavailable &&
+      !batch.empty()) {
+    // Not the connection: something in the batch PostgreSQL refused. Record the successes
+    // one by one so one bad result cannot hold the others (or this worker's claims) up.
+    LONGRUN_LOG(kWarning, "dispatch_error",
+                {{"error", result.status().message()}, {"completions", batch.size()},
+                 {"claim", limit}, {"next", "recording the completions one by one"}});
+    std::vector<Finished> single;
+    single.swap(batch);
+    RecordOneByOne(single, lock);
+    return false;
+  }
   if (!result.ok()) {
     LONGRUN_LOG(kWarning, "dispatch_error",
                 {{"error", result.status().message()}, {"completions", batch.size()},
@@ -159,7 +181,7 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
         continue;
       }
       LONGRUN_LOG(kError, "completion_lost", {{"id", f.params.id}, {"error", result.status().message()}});
-      jobs_.erase(f.params.id);
+      ForgetJob(f.params.id, f.params.attempt);
     }
     batch.clear();
     return false;
@@ -169,7 +191,7 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
       LONGRUN_LOG(kWarning, "completion_fenced",
                   {{"id", batch[i].params.id}, {"attempt", batch[i].params.attempt}});
     }
-    jobs_.erase(batch[i].params.id);
+    ForgetJob(batch[i].params.id, batch[i].params.attempt);
   }
   batch.clear();
   // A full batch means there is probably more: claim again as soon as slots free up.
@@ -178,6 +200,8 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
   for (store::ClaimedJob& job : result->claimed) {
     auto running = std::make_shared<RunningJob>();
     running->attempt = job.attempt;
+    // An older attempt of the same job (its lease lost) may still be here; this one
+    // replaces it, and ForgetJob never removes an entry of another attempt.
     jobs_[job.id] = running;
     ++running_;
     claimed_.fetch_add(1);
@@ -206,10 +230,13 @@ void Worker::RunJob(store::ClaimedJob job, std::shared_ptr<RunningJob> running) 
         return store_.JobProgress({.id = id, .attempt = attempt, .percent = percent,
                                    .message = message});
       });
+  bool cancelled_early = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     running->ctx = ctx;
+    cancelled_early = running->cancel_requested;
   }
+  if (cancelled_early) ctx->Stop(absl::CancelledError("cancellation requested"));
   LONGRUN_LOG(kDebug, "job_started", {{"id", job.id}, {"kind", job.kind}, {"attempt", job.attempt}});
 
   bool handed_back = false;
@@ -228,33 +255,76 @@ void Worker::RunJob(store::ClaimedJob job, std::shared_ptr<RunningJob> running) 
     const absl::Status stop = ctx->StopReason();
     if (stop.code() == absl::StatusCode::kDeadlineExceeded) result = stop;
     if (stop.code() == absl::StatusCode::kAborted) result = stop;
+    // A result PostgreSQL could not store (NaN, U+0000, invalid UTF-8) fails the attempt
+    // here, instead of failing the round that would carry it.
+    if (result.ok()) {
+      if (absl::Status bad = core::CheckJsonStorable(*result, "result"); !bad.ok()) {
+        result = absl::InternalError(absl::StrCat("handler returned a result that cannot be "
+                                                  "stored as JSON: ", bad.message()));
+      }
+    }
   }
   if (result.status().code() == absl::StatusCode::kAborted) {
     LONGRUN_LOG(kWarning, "job_abandoned", {{"id", job.id}, {"attempt", job.attempt},
                                             {"reason", result.status().message()}});
-    HandlerReturned(job.id, std::nullopt);
+    HandlerReturned(job.id, job.attempt, std::nullopt);
     return;
   }
   if (!result.ok()) {
     CompleteFailure(job, *running, result.status());
-    HandlerReturned(job.id, std::nullopt);
+    HandlerReturned(job.id, job.attempt, std::nullopt);
     return;
   }
   std::lock_guard<std::mutex> lock(r->write_mu);
   if (r->released) {
     LONGRUN_LOG(kInfo, "result_discarded", {{"id", job.id}, {"attempt", job.attempt},
                                             {"reason", "job was handed back during drain"}});
-    HandlerReturned(job.id, std::nullopt);
+    HandlerReturned(job.id, job.attempt, std::nullopt);
     return;
   }
   // From here on Drain leaves the job alone: its result is on the way.
   r->finished = true;
-  HandlerReturned(job.id, Finished{{.id = job.id, .attempt = job.attempt,
+  HandlerReturned(job.id, job.attempt, Finished{{.id = job.id, .attempt = job.attempt,
                                     .response = *std::move(result)},
                                    absl::Now() + config_.lease_duration});
 }
 
-void Worker::HandlerReturned(const std::string& id, std::optional<Finished> success) {
+void Worker::ForgetJob(const std::string& id, int32_t attempt) {
+  if (auto it = jobs_.find(id); it != jobs_.end() && it->second->attempt == attempt) {
+    jobs_.erase(it);
+  }
+}
+
+void Worker::RecordOneByOne(std::vector<Finished>& batch, std::unique_lock<std::mutex>& lock) {
+  lock.unlock();
+  std::vector<Finished> retry;
+  std::vector<std::pair<std::string, int32_t>> done;
+  for (Finished& f : batch) {
+    absl::Status s = store_.JobComplete(f.params);
+    if (!s.ok() && s.code() != absl::StatusCode::kAborted &&
+        s.code() != absl::StatusCode::kUnavailable) {
+      LONGRUN_LOG(kError, "result_refused", {{"id", f.params.id}, {"attempt", f.params.attempt},
+                                             {"error", s.message()}});
+      store::JobCompleteParams failed{.id = f.params.id, .attempt = f.params.attempt};
+      failed.error = core::OperationError{
+          static_cast<int>(absl::StatusCode::kInternal),
+          absl::StrCat("the handler's result could not be stored: ", s.message())};
+      s = store_.JobComplete(failed);
+    }
+    if (s.code() == absl::StatusCode::kUnavailable && absl::Now() < f.give_up) {
+      retry.push_back(std::move(f));
+    } else {
+      done.emplace_back(f.params.id, f.params.attempt);
+    }
+  }
+  lock.lock();
+  for (Finished& f : retry) finished_.push_back(std::move(f));
+  for (const auto& [id, attempt] : done) ForgetJob(id, attempt);
+  batch.clear();
+}
+
+void Worker::HandlerReturned(const std::string& id, int32_t attempt,
+                             std::optional<Finished> success) {
   bool wake_dispatcher = false;
   bool wake_drain = false;
   {
@@ -262,7 +332,7 @@ void Worker::HandlerReturned(const std::string& id, std::optional<Finished> succ
     if (success.has_value()) {
       finished_.push_back(*std::move(success));
     } else {
-      jobs_.erase(id);
+      ForgetJob(id, attempt);
     }
     --running_;
     // Wake a dispatcher only when what it waits for happened: one wake-up per round, not
@@ -322,9 +392,13 @@ void Worker::CompleteFailure(const store::ClaimedJob& job, RunningJob& running,
 
 void Worker::CancelRunning(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = jobs_.find(id); it != jobs_.end() && it->second->ctx != nullptr) {
-    it->second->ctx->Stop(absl::CancelledError("cancellation requested"));
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  if (it->second->ctx == nullptr) {
+    it->second->cancel_requested = true;  // claimed, not started yet: RunJob stops it
+    return;
   }
+  it->second->ctx->Stop(absl::CancelledError("cancellation requested"));
 }
 
 void Worker::MaintenanceLoop() {
@@ -336,16 +410,25 @@ void Worker::MaintenanceLoop() {
   absl::Time next_rescue = absl::Now() + spread(config_.rescue_interval);
   absl::Time next_prune = absl::Now() + spread(config_.prune_interval);
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    const absl::Time wake = std::min({next_hb, next_rescue, next_prune});
+  // While draining (stopping_), only heartbeats go on: the jobs still running or waiting
+  // for their round keep their leases until Drain is done with them.
+  while (!maintenance_exit_) {
+    const absl::Time wake =
+        stopping_ ? next_hb : std::min({next_hb, next_rescue, next_prune});
+    const bool was_stopping = stopping_;
     state_cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wake - absl::Now(), absl::ZeroDuration())),
-                 [&] { return stopping_; });
-    if (stopping_) break;
+                 [&] { return maintenance_exit_ || stopping_ != was_stopping; });
+    if (maintenance_exit_) break;
+    const bool draining = stopping_;
     const absl::Time now = absl::Now();
     lock.unlock();
     if (now >= next_hb) {
       Heartbeat();
       next_hb = now + hb_every;
+    }
+    if (draining) {
+      lock.lock();
+      continue;
     }
     if (now >= next_rescue) {
       Rescue();
@@ -462,8 +545,11 @@ int Worker::Drain() {
   std::vector<std::pair<std::string, std::shared_ptr<RunningJob>>> left;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    // A round already in flight may still claim jobs: wait for it, then for the handlers.
-    state_cv_.wait(lock, [&] { return claims_in_flight_ == 0; });
+    // A round already in flight may still claim jobs: wait for it (bounded: a stalled
+    // connection must not hold the exit up; what it claims then is rescued after its
+    // lease, as after a crash), then for the handlers.
+    state_cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
+                       [&] { return claims_in_flight_ == 0; });
     state_cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
                        [&] { return running_ == 0; });
     for (auto& [id, job] : jobs_) left.emplace_back(id, job);
@@ -496,6 +582,11 @@ int Worker::Drain() {
   cv_.notify_all();
   for (std::thread& t : dispatchers_) t.join();
   dispatchers_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    maintenance_exit_ = true;
+  }
+  state_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
   {
     std::unique_lock<std::mutex> lock(mu_);

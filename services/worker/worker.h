@@ -61,6 +61,7 @@ class Worker {
     std::mutex write_mu;    // held while writing progress or the result
     bool released = false;  // handed back during drain: never write again
     bool finished = false;  // the handler returned; its result is recorded or queued
+    bool cancel_requested = false;  // cancelled before RunJob made ctx (guarded by mu_)
   };
   // A success waiting for the dispatcher's next round.
   struct Finished {
@@ -83,7 +84,12 @@ class Worker {
   void CompleteFailure(const store::ClaimedJob& job, RunningJob& running,
                        const absl::Status& result);
   // Counts a handler as returned and wakes the dispatcher.
-  void HandlerReturned(const std::string& id, std::optional<Finished> success);
+  void HandlerReturned(const std::string& id, int32_t attempt, std::optional<Finished> success);
+  // Drops the job's entry if it is still that attempt's (mu_ held).
+  void ForgetJob(const std::string& id, int32_t attempt);
+  // After PostgreSQL refused a round's batch: records each success alone; a result it
+  // refuses fails its attempt (INTERNAL). Unreachable database: kept for the next round.
+  void RecordOneByOne(std::vector<Finished>& batch, std::unique_lock<std::mutex>& lock);
   void Wake();
 
   WorkerConfig config_;
@@ -98,6 +104,7 @@ class Worker {
   std::condition_variable state_cv_;     // maintenance and Drain wait here
   bool stopping_ = false;                // no more claims
   bool dispatcher_exit_ = false;         // Drain: flush what is finished, then exit
+  bool maintenance_exit_ = false;        // Drain: stop heartbeats (after the hand-back)
   int reserved_ = 0;          // slots rounds in flight may fill with what they claim
   int claims_in_flight_ = 0;  // rounds in flight that claim
   // Dispatchers asleep waiting for any news / for a batch worth of free slots, so handlers

@@ -282,5 +282,32 @@ TEST(FaultE2E, RetriesTimeoutsAndUnservedKinds) {
   EXPECT_NE(op.error().message().find("nobody.serves.this"), std::string::npos) << op.error().message();
 }
 
+// Retries become due without a NOTIFY; only the worker's poll finds them. Handlers that
+// keep finishing (each one wakes the dispatcher) must not keep postponing that poll: here 30
+// jobs end one every 100ms for 3s while a retry is due after at most 200ms. With the poll
+// postponed by every completion, the retry started only about a second after the last of
+// them ended (~4s); with a poll deadline, within about a second.
+TEST(FaultE2E, RetryDueWhileOtherJobsKeepFinishingIsNotPostponed) {
+  TestDatabase db;
+  Stack stack(db, "fault_retry_poll");
+  stack.StartApi();
+  stack.StartWorker({"--concurrency=31", "--poll-interval=1s", "--retry-base=200ms",
+                     "--retry-cap=200ms"});
+  const absl::Time t0 = absl::Now();
+  for (int i = 1; i <= 30; ++i) {
+    Submit(stack, "demo.sleep", absl::StrCat(R"({"seconds": )", 0.1 * i, "}"));
+  }
+  longrun::v1::SubmitRequest three;
+  three.set_max_attempts(3);
+  const std::string retried = Submit(stack, "demo.fail", R"({"failures": 1})", three);
+  const Operation op = stack.WaitDone(retried, absl::Seconds(30));
+  ASSERT_EQ(Metadata(op).state(), OperationMetadata::SUCCEEDED);
+  ASSERT_EQ(Metadata(op).attempts_size(), 2);
+  const absl::Time second_start = absl::FromUnixSeconds(Metadata(op).attempts(1).start_time().seconds()) +
+                                  absl::Nanoseconds(Metadata(op).attempts(1).start_time().nanos());
+  std::cout << "retry started " << (second_start - t0) << " after the first submit\n";
+  EXPECT_LT(second_start - t0, absl::Milliseconds(2500));
+}
+
 }  // namespace
 }  // namespace longrun::testing

@@ -169,7 +169,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   }
   std::optional<std::string> queues;
   if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
-  std::set<std::string> applied;
+  std::set<std::pair<std::string, int32_t>> applied;  // (id, attempt)
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared(
@@ -179,7 +179,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     out.claimed.reserve(r.size());
     for (const auto& row : r) {
       if (row[0].as<bool>()) {
-        applied.insert(row[1].as<std::string>());
+        applied.emplace(row[1].as<std::string>(), row[3].as<int32_t>());
         continue;
       }
       ClaimedJob j;
@@ -195,7 +195,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   out.completed.reserve(p.successes.size());
   for (const JobCompleteParams& s : p.successes) {
     out.completed.push_back(
-        applied.count(s.id) > 0
+        applied.count({s.id, s.attempt}) > 0
             ? absl::OkStatus()
             : absl::AbortedError(absl::StrCat("completion of operations/", s.id, " attempt ",
                                               s.attempt, " ignored: the attempt is no longer current")));

@@ -103,8 +103,8 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
 // $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]) of the successes;
 // $4 kinds (text[]), $5 limit (0: claim nothing), $6 worker id, $7 lease in microseconds,
 // $8 queues (text[], NULL: every queue).
-// Rows: (true, id) for each recorded success, then (false, id, kind, attempt, max_attempts,
-// timeout_us, input) for each claimed job.
+// Rows: (true, id, NULL, attempt) for each recorded success, then (false, id, kind, attempt,
+// max_attempts, timeout_us, input) for each claimed job.
 inline constexpr std::string_view kJobCompleteAndClaimSql =
     "WITH input AS ("
     "  SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS t(id, attempt, response)), "
@@ -116,7 +116,7 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
     "  FROM input i "
     "  WHERE o.id = i.id AND o.attempt = i.attempt AND " LONGRUN_LIVE("o.") " "
-    "  RETURNING o.id), "
+    "  RETURNING o.id, o.attempt), "
     "claimable AS ("
     "  SELECT id FROM operations"
     "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"
@@ -131,7 +131,7 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "    progress_percent = 0, progress_message = '', version = o.version + 1 "
     "  WHERE o.id = ANY(ARRAY(SELECT id FROM claimable)) "
     "  RETURNING o.id, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input) "
-    "SELECT true, id::text, NULL::text, NULL::int, NULL::int, NULL::int8, NULL::text FROM done "
+    "SELECT true, id::text, NULL::text, attempt, NULL::int, NULL::int8, NULL::text FROM done "
     "UNION ALL "
     "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text FROM claimed";
 
