@@ -87,9 +87,12 @@ class Parser {
     SkipSpace();
     if (!Peek('{')) return Error("a JSON object");
     if (!ParseObject(s, 1)) return status_;
-    SkipSpace();
-    if (pos_ != in_.size()) return Error("the end of the input");
-    return absl::OkStatus();
+    return AtEnd();
+  }
+
+  absl::Status ParseTop(Value* v) {
+    if (!ParseValue(v, 0)) return status_;
+    return AtEnd();
   }
 
  private:
@@ -263,6 +266,12 @@ class Parser {
     }
   }
 
+  absl::Status AtEnd() {
+    SkipSpace();
+    if (pos_ != in_.size()) return Error("the end of the input");
+    return absl::OkStatus();
+  }
+
   void SkipSpace() {
     while (pos_ < in_.size() &&
            (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\r' || in_[pos_] == '\t')) {
@@ -395,6 +404,13 @@ std::string StructToJson(const Struct& s) {
   std::string out;
   AppendStructJson(s, &out);
   return out;
+}
+
+absl::StatusOr<Value> ValueFromJson(absl::string_view json) {
+  Value v;
+  Parser p(json);
+  if (absl::Status st = p.ParseTop(&v); !st.ok()) return st;
+  return v;
 }
 
 absl::StatusOr<Struct> StructFromJson(absl::string_view json) {

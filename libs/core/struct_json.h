@@ -27,6 +27,8 @@ std::string StructToJson(const google::protobuf::Struct& s);
 // Parses a JSON object (RFC 8259; at most kMaxJsonDepth levels of nesting).
 // INVALID_ARGUMENT, naming the byte offset, for anything else.
 absl::StatusOr<google::protobuf::Struct> StructFromJson(absl::string_view json);
+// Any JSON value (e.g. an array), with the same rules.
+absl::StatusOr<google::protobuf::Value> ValueFromJson(absl::string_view json);
 
 inline constexpr int kMaxJsonDepth = 100;
 

@@ -49,6 +49,16 @@ TEST(StructJsonTest, RepeatedKeyLastWins) {
   EXPECT_EQ(s->fields().at("dup").number_value(), 2);
 }
 
+TEST(StructJsonTest, ValueFromJsonReadsAnyValue) {
+  auto list = ValueFromJson(R"( [[1, "w", null], []] )");
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->list_value().values_size(), 2);
+  EXPECT_EQ(list->list_value().values(0).list_value().values(1).string_value(), "w");
+  EXPECT_TRUE(ValueFromJson("3.5").ok());
+  EXPECT_FALSE(ValueFromJson("[1] x").ok());
+  EXPECT_FALSE(ValueFromJson("").ok());
+}
+
 TEST(StructJsonTest, NumbersAreShortestRoundTrip) {
   google::protobuf::Struct s;
   auto& f = *s.mutable_fields();

@@ -2,8 +2,6 @@
 
 #include <openssl/sha.h>
 
-#include <cmath>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"

@@ -149,13 +149,6 @@ class OperationStore {
     if (!r.ok()) return r.status();
     return std::move(r->claimed);
   }
-  // Successes only (JobCompleteAndClaim claiming nothing).
-  absl::StatusOr<std::vector<absl::Status>> JobCompleteBatch(
-      const std::vector<JobCompleteParams>& successes) {
-    auto r = JobCompleteAndClaim({.successes = successes, .claim = {.limit = 0}});
-    if (!r.ok()) return r.status();
-    return std::move(r->completed);
-  }
   // Records the attempt's outcome if (id, attempt) is still the running attempt; otherwise
   // kAborted and nothing changes.
   virtual absl::Status JobComplete(const JobCompleteParams& params) = 0;

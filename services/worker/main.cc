@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   flags.String("queues", &queues, "comma-separated queues to claim from (default: every queue)");
   flags.String("worker-id", &config.worker_id, "identity recorded on claimed jobs (default: host-pid-random)");
   flags.Duration("poll-interval", &config.poll_interval,
-                 "how often to look for work when no notification arrives");
+                 "look for work at least this often, whatever else wakes the worker "
+                 "(retries and scheduled jobs coming due get no notification)");
   flags.Duration("lease-duration", &config.lease_duration, "lease taken on each claimed job");
   flags.Duration("shutdown-grace", &config.shutdown_grace,
                  "on SIGTERM/SIGINT, time running jobs get to finish");

@@ -150,9 +150,11 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
                                          .queues = config_.queues,
                                          .limit = limit,
                                          .lease = config_.lease_duration}};
+  // The results move into the statement's parameters and back (no copy per job).
   params.successes.reserve(batch.size());
-  for (const Finished& f : batch) params.successes.push_back(f.params);
+  for (Finished& f : batch) params.successes.push_back(std::move(f.params));
   auto result = store_.JobCompleteAndClaim(params);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].params = std::move(params.successes[i]);
   lock.lock();
   reserved_ -= limit;
   if (limit > 0) --claims_in_flight_;

@@ -18,7 +18,8 @@ struct WorkerConfig {
   int64_t concurrency = 8;             // jobs run at once
   std::vector<std::string> kinds;      // empty: every registered kind
   std::vector<std::string> queues;     // empty: every queue
-  absl::Duration poll_interval = absl::Seconds(1);  // fallback when no NOTIFY arrives
+  absl::Duration poll_interval = absl::Seconds(1);  // claim at least this often (retries and
+                                                    // scheduled jobs get no NOTIFY)
   absl::Duration lease_duration = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(30);
   absl::Duration heartbeat_interval = absl::ZeroDuration();  // zero: lease_duration / 3

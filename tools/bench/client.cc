@@ -104,4 +104,17 @@ void AddCommonParams(const Options& o, Params& p) {
   p.Add("channels", o.channels);
 }
 
+void AddRpcParams(const Options& o, Params& p, const std::string& rpc) {
+  AddCommonParams(o, p);
+  p.Add("rpc", rpc);
+  p.Add("n", o.n);
+  p.Add("c", o.c);
+  p.Add("warmup", o.warmup);
+}
+
+RunResult Fail(RunResult& r, const absl::Status& s) {
+  if (r.failure.empty()) r.failure = std::string(s.message());
+  return r;
+}
+
 }  // namespace longrun::bench

@@ -49,6 +49,14 @@ void AddLoop(RunResult& r, const LoopStats& st, const std::string& rps_key,
 
 // Common parameters: server, channels.
 void AddCommonParams(const Options& o, Params& p);
+// Parameters of a closed-loop RPC mode: the common ones, the RPC, n, c and warmup.
+void AddRpcParams(const Options& o, Params& p, const std::string& rpc);
+
+// Records s as the run's failure (the first one wins) and returns the result.
+RunResult Fail(RunResult& r, const absl::Status& s);
+
+// The input of the no-op demo.echo jobs the modes submit.
+inline constexpr char kEchoInput[] = R"({"hello": "bench"})";
 
 }  // namespace longrun::bench
 

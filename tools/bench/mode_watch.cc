@@ -181,26 +181,22 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
     params.Add("api_pid", static_cast<int64_t>(o.api_pid));
   }
   RunResult r;
-  auto fail = [&r](const absl::Status& s) {
-    if (r.failure.empty()) r.failure = std::string(s.message());
-    return r;
-  };
-  if (o.api_pid <= 0) return fail(absl::InvalidArgumentError("watch needs --api-pid=PID of longrun-api"));
+  if (o.api_pid <= 0) return Fail(r, absl::InvalidArgumentError("watch needs --api-pid=PID of longrun-api"));
   if (!ProcessAlive(o.api_pid)) {
-    return fail(absl::InvalidArgumentError(absl::StrCat("--api-pid=", o.api_pid, ": no such process")));
+    return Fail(r, absl::InvalidArgumentError(absl::StrCat("--api-pid=", o.api_pid, ": no such process")));
   }
   if (o.workers > 0 && o.database_url.empty()) {
-    return fail(absl::InvalidArgumentError("watch starts a worker: --database-url is required"));
+    return Fail(r, absl::InvalidArgumentError("watch starts a worker: --database-url is required"));
   }
   auto cl = Connect(o);
-  if (!cl.ok()) return fail(cl.status());
+  if (!cl.ok()) return Fail(r, cl.status());
   WorkerSet ws;
   if (absl::Status s = StartWorkers(o, ws, o.workers, o.worker_concurrency,
                                     absl::StrCat("watch-", run + 1));
       !s.ok()) {
-    return fail(s);
+    return Fail(r, s);
   }
-  if (absl::Status s = WaitWorkersUp(ws); !s.ok()) return fail(s);
+  if (absl::Status s = WaitWorkersUp(ws); !s.ok()) return Fail(r, s);
 
   std::vector<std::string> names;
   // Job i ends i * spread / m seconds after the first: a steady stream of completions.
@@ -213,14 +209,14 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
                                   spread * static_cast<double>(i) / static_cast<double>(m));
                             });
   if (st.errors > 0) {
-    return fail(absl::InternalError(absl::StrCat("submitting the watched jobs failed: ",
+    return Fail(r, absl::InternalError(absl::StrCat("submitting the watched jobs failed: ",
                                                  st.first_errors.empty() ? "" : st.first_errors[0])));
   }
   Log(absl::StrCat("watch: ", m, " demo.sleep jobs of ", secs, "s submitted; opening ", w,
                    " watchers"));
 
   auto rss0 = ReadRssKib(o.api_pid);
-  if (!rss0.ok()) return fail(rss0.status());
+  if (!rss0.ok()) return Fail(r, rss0.status());
   CpuWindow cpu(o.api_pid, o.pg_pid);
   cpu.Begin(ws.pids());
   WatchSet set(**cl, names, w, o.c, absl::Seconds(secs + o.watch_spread_s) + o.timeout);
@@ -231,7 +227,7 @@ RunResult RunWatch(const Options& o, int run, Params& params) {
   auto rss1 = ReadRssKib(o.api_pid);
   if (!all_open) {
     set.CancelAll();
-    return fail(absl::DeadlineExceededError("not every watcher received its first message in time"));
+    return Fail(r, absl::DeadlineExceededError("not every watcher received its first message in time"));
   }
   int64_t early = 0;
   for (const auto& wt : set.watchers()) early += wt->first_was_done_ ? 1 : 0;

@@ -147,13 +147,6 @@ static absl::StatusOr<std::vector<int64_t>> ServerLatenciesNs(Db& db, const std:
 
 namespace {
 
-constexpr char kEchoInput[] = R"({"hello": "bench"})";
-
-RunResult Fail(RunResult& r, const absl::Status& s) {
-  if (r.failure.empty()) r.failure = std::string(s.message());
-  return r;
-}
-
 void AddWorkerParams(const Options& o, Params& p, int64_t workers, int64_t concurrency) {
   p.Add("workers", workers);
   p.Add("worker_concurrency", concurrency);

@@ -13,8 +13,6 @@ std::chrono::system_clock::time_point Deadline(const Options& o) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(o.rpc_timeout);
 }
 
-constexpr char kEchoInput[] = R"({"hello": "bench"})";
-
 // Warms up with o.warmup calls, then runs o.n calls at o.c outstanding with CPU accounting,
 // adding rps, latencies and CPU figures to r.
 void MeasureClosedLoop(const Options& o, const IssueFn& issue, RunResult& r) {
@@ -31,18 +29,11 @@ void MeasureClosedLoop(const Options& o, const IssueFn& issue, RunResult& r) {
 
 RunResult RunBaseline(const Options& o, int run, Params& params) {
   if (run == 0) {
-    AddCommonParams(o, params);
-    params.Add("rpc", "grpc.health.v1.Health/Check");
-    params.Add("n", o.n);
-    params.Add("c", o.c);
-    params.Add("warmup", o.warmup);
+    AddRpcParams(o, params, "grpc.health.v1.Health/Check");
   }
   RunResult r;
   auto cl = Connect(o);
-  if (!cl.ok()) {
-    r.failure = std::string(cl.status().message());
-    return r;
-  }
+  if (!cl.ok()) return Fail(r, cl.status());
   using Call = UnaryCall<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>;
   IssueFn issue = [&](int64_t i, Done done) {
     auto* call = new Call;
@@ -62,21 +53,14 @@ RunResult RunBaseline(const Options& o, int run, Params& params) {
 
 RunResult RunSubmit(const Options& o, int run, Params& params) {
   if (run == 0) {
-    AddCommonParams(o, params);
-    params.Add("rpc", "longrun.v1.Operations/Submit");
+    AddRpcParams(o, params, "longrun.v1.Operations/Submit");
     params.Add("kind", "demo.echo");
     params.Add("input", kEchoInput);
-    params.Add("n", o.n);
-    params.Add("c", o.c);
-    params.Add("warmup", o.warmup);
     params.Add("cleanup", o.cleanup ? "cancel" : "none");
   }
   RunResult r;
   auto cl = Connect(o);
-  if (!cl.ok()) {
-    r.failure = std::string(cl.status().message());
-    return r;
-  }
+  if (!cl.ok()) return Fail(r, cl.status());
   const auto req = SubmitTemplate("demo.echo", kEchoInput, RunLabel(o, run));
   std::vector<std::string> warm_names, names;
   (void)SubmitMany(o, **cl, o.warmup, o.c, req, &warm_names);
@@ -95,20 +79,13 @@ RunResult RunSubmit(const Options& o, int run, Params& params) {
 
 RunResult RunPoll(const Options& o, int run, Params& params) {
   if (run == 0) {
-    AddCommonParams(o, params);
-    params.Add("rpc", "longrun.v1.Operations/GetOperation");
+    AddRpcParams(o, params, "longrun.v1.Operations/GetOperation");
     params.Add("ops", o.ops);
-    params.Add("n", o.n);
-    params.Add("c", o.c);
-    params.Add("warmup", o.warmup);
     params.Add("cleanup", o.cleanup ? "cancel" : "none");
   }
   RunResult r;
   auto cl = Connect(o);
-  if (!cl.ok()) {
-    r.failure = std::string(cl.status().message());
-    return r;
-  }
+  if (!cl.ok()) return Fail(r, cl.status());
   std::vector<std::string> names;
   LoopStats setup = SubmitMany(o, **cl, o.ops, o.c,
                                SubmitTemplate("demo.echo", kEchoInput, RunLabel(o, run)), &names);

@@ -34,14 +34,9 @@ absl::Status ConnectAll(const std::vector<std::shared_ptr<grpc::Channel>>& chann
 }
 
 std::string StatusText(const grpc::Status& s) {
-  static constexpr const char* kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  const int code = static_cast<int>(s.error_code());
-  return absl::StrCat(code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN", ": ",
-                      s.error_message());
+  // gRPC and absl share the canonical codes and their names.
+  return absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())),
+                      ": ", s.error_message());
 }
 
 namespace {

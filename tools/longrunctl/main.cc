@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
@@ -53,13 +54,9 @@ int Usage(const std::string& msg) {
 }
 
 int RpcError(const grpc::Status& s) {
-  static constexpr const char* kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  const int code = static_cast<int>(s.error_code());
-  std::cerr << "longrunctl: " << (code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN") << ": "
+  // gRPC and absl share the canonical codes and their names.
+  std::cerr << "longrunctl: "
+            << absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())) << ": "
             << s.error_message() << "\n";
   return 3;
 }

@@ -68,12 +68,9 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
   if (r.size() > 23 && !r[23].is_null()) {
     // [[attempt, worker, start_us, end_us, outcome, code, message], ...]
-    const google::protobuf::Struct wrapper =
-        StructFromJson(absl::StrCat("{\"a\":", r[23].as<std::string>(), "}"));
-    const auto list = wrapper.fields().find("a");
-    const google::protobuf::ListValue none;
-    const auto& entries = list == wrapper.fields().end() ? none : list->second.list_value();
-    for (const auto& v : entries.values()) {
+    const google::protobuf::Value entries =
+        core::ValueFromJson(r[23].as<std::string>()).value_or(google::protobuf::Value());
+    for (const auto& v : entries.list_value().values()) {
       const auto& f = v.list_value().values();
       if (f.size() != 7) continue;
       core::AttemptRecord a;
@@ -165,7 +162,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   for (const JobCompleteParams& s : p.successes) {
     ids.Add(s.id);
     attempts.Add(absl::StrCat(s.attempt));
-    responses.Add(ToJson(s.response.value_or(google::protobuf::Struct())));
+    responses.Add(s.response.has_value() ? ToJson(*s.response) : "{}");
   }
   std::optional<std::string> queues;
   if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
