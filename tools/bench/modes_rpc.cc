@@ -13,16 +13,28 @@ std::chrono::system_clock::time_point Deadline(const Options& o) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(o.rpc_timeout);
 }
 
-// Warms up with o.warmup calls, then runs o.n calls at o.c outstanding with CPU accounting,
-// adding rps, latencies and CPU figures to r.
-void MeasureClosedLoop(const Options& o, const IssueFn& issue, RunResult& r) {
-  (void)RunClosedLoop(o.warmup, o.c, o.warmup, issue);
+// Warms up with loop(o.warmup, true), then measures loop(o.n, false) with CPU accounting,
+// adding rps, latencies and CPU figures to r. loop(n, warmup) runs n calls at o.c
+// outstanding and returns their LoopStats.
+template <typename Loop>
+void MeasureLoop(const Options& o, const Loop& loop, RunResult& r) {
+  (void)loop(o.warmup, true);
   CpuWindow cpu(o.api_pid, o.pg_pid);
   cpu.Begin();
-  LoopStats st = RunClosedLoop(o.n, o.c, o.max_errors, issue);
+  LoopStats st = loop(o.n, false);
   cpu.End();
   AddLoop(r, st, "rps", "lat");
   cpu.Report(r);
+}
+
+// MeasureLoop over RunClosedLoop(issue); errors during the warmup do not count.
+void MeasureClosedLoop(const Options& o, const IssueFn& issue, RunResult& r) {
+  MeasureLoop(
+      o,
+      [&](int64_t n, bool warmup) {
+        return RunClosedLoop(n, o.c, warmup ? n : o.max_errors, issue);
+      },
+      r);
 }
 
 }  // namespace
@@ -63,13 +75,12 @@ RunResult RunSubmit(const Options& o, int run, Params& params) {
   if (!cl.ok()) return Fail(r, cl.status());
   const auto req = SubmitTemplate("demo.echo", kEchoInput, RunLabel(o, run));
   std::vector<std::string> warm_names, names;
-  (void)SubmitMany(o, **cl, o.warmup, o.c, req, &warm_names);
-  CpuWindow cpu(o.api_pid, o.pg_pid);
-  cpu.Begin();
-  LoopStats st = SubmitMany(o, **cl, o.n, o.c, req, &names);
-  cpu.End();
-  AddLoop(r, st, "rps", "lat");
-  cpu.Report(r);
+  MeasureLoop(
+      o,
+      [&](int64_t n, bool warmup) {
+        return SubmitMany(o, **cl, n, o.c, req, warmup ? &warm_names : &names);
+      },
+      r);
   if (o.cleanup) {
     names.insert(names.end(), warm_names.begin(), warm_names.end());
     (void)CancelAll(o, **cl, names);
