@@ -66,7 +66,7 @@ void Worker::DispatchLoop() {
   // A lone job (its claim got one) is never held.
   constexpr absl::Duration kLinger = absl::Milliseconds(2);
   const int concurrency = static_cast<int>(config_.concurrency);
-  const int min_batch = std::max(1, concurrency / 4);
+  const int min_batch = MinBatch();
   bool lingered = false;
   bool streaming = false;  // this dispatcher's last claim got 2..limit-1 jobs
   std::vector<Finished> batch;
@@ -143,7 +143,6 @@ void Worker::DispatchLoop() {
 bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std::mutex>& lock,
                    int* claimed) {
   reserved_ += limit;
-  if (limit > 0) ++claims_in_flight_;
   lock.unlock();
   store::JobCycleParams params{.claim = {.worker_id = config_.worker_id,
                                          .kinds = kinds_,
@@ -157,7 +156,6 @@ bool Worker::Cycle(std::vector<Finished>& batch, int limit, std::unique_lock<std
   for (size_t i = 0; i < batch.size(); ++i) batch[i].params = std::move(params.successes[i]);
   lock.lock();
   reserved_ -= limit;
-  if (limit > 0) --claims_in_flight_;
   if (stopping_) state_cv_.notify_all();
   if (!result.ok() && result.status().code() != absl::StatusCode::kUnavailable &&
       !batch.empty()) {
@@ -343,7 +341,7 @@ void Worker::HandlerReturned(const std::string& id, int32_t attempt,
     wake_dispatcher =
         waiting_for_anything_ > 0 ||
         (waiting_for_batch_ > 0 &&
-         (running_ + reserved_ == 0 || free >= std::max(1, static_cast<int>(config_.concurrency) / 4)));
+         (running_ + reserved_ == 0 || free >= MinBatch()));
     wake_drain = stopping_;
   }
   if (wake_dispatcher) cv_.notify_all();
@@ -551,7 +549,7 @@ int Worker::Drain() {
     // connection must not hold the exit up; what it claims then is rescued after its
     // lease, as after a crash), then for the handlers.
     state_cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
-                       [&] { return claims_in_flight_ == 0; });
+                       [&] { return reserved_ == 0; });
     state_cv_.wait_for(lock, absl::ToChronoNanoseconds(config_.shutdown_grace),
                        [&] { return running_ == 0; });
     for (auto& [id, job] : jobs_) left.emplace_back(id, job);

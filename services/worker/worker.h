@@ -17,6 +17,7 @@
 #ifndef LONGRUN_SERVICES_WORKER_WORKER_H_
 #define LONGRUN_SERVICES_WORKER_WORKER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -70,6 +71,8 @@ class Worker {
   };
 
   void DispatchLoop();
+  // Free slots worth a round while handlers are busy: a quarter of them.
+  int MinBatch() const { return std::max(1, static_cast<int>(config_.concurrency) / 4); }
   // Records `batch` and claims up to `limit` jobs in one round trip; starts what it claimed.
   // Returns false on a database error (the batch is put back for the next round).
   // *claimed receives how many jobs the round claimed.
@@ -105,8 +108,7 @@ class Worker {
   bool stopping_ = false;                // no more claims
   bool dispatcher_exit_ = false;         // Drain: flush what is finished, then exit
   bool maintenance_exit_ = false;        // Drain: stop heartbeats (after the hand-back)
-  int reserved_ = 0;          // slots rounds in flight may fill with what they claim
-  int claims_in_flight_ = 0;  // rounds in flight that claim
+  int reserved_ = 0;  // slots rounds in flight may fill with what they claim (0: none claims)
   // Dispatchers asleep waiting for any news / for a batch worth of free slots, so handlers
   // wake them only when that happened.
   int waiting_for_anything_ = 0;
