@@ -201,6 +201,14 @@ TEST(FaultE2E, WithoutHeartbeatsTheSameJobLosesItsLease) {
   EXPECT_EQ(md.attempts(0).outcome(), "LEASE_EXPIRED");
 }
 
+// SIGTERM to worker 0; it must exit with status 0 within `timeout`.
+void ExpectCleanExitOnSigterm(Stack& stack, absl::Duration timeout) {
+  stack.worker(0).Signal(SIGTERM);
+  const auto code = stack.worker(0).Wait(timeout);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+}
+
 TEST(FaultE2E, SigtermDuringARunningJobFinishesItAndExitsZero) {
   TestDatabase db;
   Stack stack(db, "fault_sigterm");
@@ -208,10 +216,7 @@ TEST(FaultE2E, SigtermDuringARunningJobFinishesItAndExitsZero) {
   stack.StartWorker({"--shutdown-grace=10s"});
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 2, "steps": 2})");
   Operation op = stack.WaitRunning(name);
-  stack.worker(0).Signal(SIGTERM);
-  const auto code = stack.worker(0).Wait(absl::Seconds(15));
-  ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 0);
+  ExpectCleanExitOnSigterm(stack, absl::Seconds(15));
   ASSERT_TRUE(stack.Get(name, &op).ok());
   EXPECT_TRUE(op.done());
   EXPECT_EQ(Metadata(op).state(), OperationMetadata::SUCCEEDED);
@@ -226,10 +231,7 @@ TEST(FaultE2E, DrainPastTheGraceHandsTheJobBackWithoutBurningAnAttempt) {
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 3})");
   Operation op = stack.WaitRunning(name);
   const absl::Time start = absl::Now();
-  stack.worker(0).Signal(SIGTERM);
-  const auto code = stack.worker(0).Wait(absl::Seconds(10));
-  ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 0);
+  ExpectCleanExitOnSigterm(stack, absl::Seconds(10));
   std::cout << "worker drained in " << absl::Now() - start << "\n";
   ASSERT_TRUE(stack.Get(name, &op).ok());
   EXPECT_EQ(Metadata(op).state(), OperationMetadata::QUEUED);
