@@ -6,11 +6,30 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/logging.h"
 
 namespace longrun {
 
 FlagSet::FlagSet(std::string program, std::string usage)
     : program_(std::move(program)), usage_(std::move(usage)) {}
+
+void FlagSet::AddLogLevelFlag() {
+  if (Find("log-level") != nullptr) return;
+  // Every binary has it; the environment variable applies even without the flag.
+  if (const char* value = std::getenv("LONGRUN_LOG_LEVEL"); value != nullptr && *value != '\0') {
+    if (auto level = log::ParseLevel(value); level.ok()) log::SetMinLevel(*level);
+  }
+  flags_.push_back({"log-level", "least severe log lines written: debug, info, warn or error",
+                    "LONGRUN_LOG_LEVEL", "info", false, [](const std::string& v) {
+                      auto level = log::ParseLevel(v);
+                      if (!level.ok()) {
+                        return absl::InvalidArgumentError(
+                            absl::StrCat("--log-level: ", level.status().message()));
+                      }
+                      log::SetMinLevel(*level);
+                      return absl::OkStatus();
+                    }});
+}
 
 void FlagSet::String(const std::string& name, std::string* target, const std::string& help,
                      const std::string& env) {
@@ -66,6 +85,12 @@ const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
 }
 
 absl::StatusOr<std::vector<std::string>> FlagSet::Parse(int argc, char** argv) {
+  AddLogLevelFlag();
+  if (const char* value = std::getenv("LONGRUN_LOG_LEVEL"); value != nullptr && *value != '\0') {
+    if (auto level = log::ParseLevel(value); !level.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("LONGRUN_LOG_LEVEL: ", level.status().message()));
+    }
+  }
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -110,7 +135,8 @@ absl::StatusOr<std::vector<std::string>> FlagSet::Parse(int argc, char** argv) {
   return positional;
 }
 
-std::string FlagSet::Help() const {
+std::string FlagSet::Help() {
+  AddLogLevelFlag();
   std::string out = absl::StrCat(usage_, "\n\nFlags:\n");
   for (const Flag& f : flags_) {
     absl::StrAppend(&out, "  --", f.name, f.is_bool ? "" : "=VALUE", "\n      ", f.help);

@@ -1,6 +1,7 @@
 // Command-line flags for longrun binaries: --kebab-case names, "--name=value" or
 // "--name value", booleans as "--name" / "--name=false", optional environment fallbacks, and
 // a --help generated from the declarations. (absl flags cannot spell --database-url.)
+// Every FlagSet also has --log-level (env LONGRUN_LOG_LEVEL), applied as it is parsed.
 //
 //   FlagSet flags("longrun-api", "Usage: longrun-api [migrate] [flags]");
 //   std::string listen = "0.0.0.0:50051";
@@ -34,7 +35,7 @@ class FlagSet {
   // to stdout and sets help_requested().
   absl::StatusOr<std::vector<std::string>> Parse(int argc, char** argv);
   bool help_requested() const { return help_requested_; }
-  std::string Help() const;
+  std::string Help();
 
  private:
   struct Flag {
@@ -46,6 +47,7 @@ class FlagSet {
     std::function<absl::Status(const std::string&)> set;
   };
   const Flag* Find(const std::string& name) const;
+  void AddLogLevelFlag();
   std::string program_;
   std::string usage_;
   std::vector<Flag> flags_;

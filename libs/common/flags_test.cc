@@ -1,6 +1,7 @@
 #include "libs/common/flags.h"
 
 #include "gtest/gtest.h"
+#include "libs/common/logging.h"
 
 namespace longrun {
 namespace {
@@ -72,6 +73,21 @@ TEST(FlagSetTest, HelpListsFlagsWithDefaults) {
   EXPECT_NE(help.find("--listen=VALUE"), std::string::npos);
   EXPECT_NE(help.find("default: 0.0.0.0:50051"), std::string::npos);
   EXPECT_NE(help.find("env LISTEN_ENV"), std::string::npos);
+}
+
+TEST(FlagSetTest, EveryFlagSetHasLogLevel) {
+  FlagSet flags("prog", "Usage: prog");
+  EXPECT_NE(flags.Help().find("--log-level=VALUE"), std::string::npos);
+  ASSERT_TRUE(ParseArgs(flags, {"--log-level=warn"}).ok());
+  EXPECT_FALSE(log::Enabled(log::Level::kInfo));
+  EXPECT_TRUE(log::Enabled(log::Level::kWarning));
+  ASSERT_TRUE(ParseArgs(flags, {"--log-level", "debug"}).ok());
+  EXPECT_TRUE(log::Enabled(log::Level::kDebug));
+  auto bad = ParseArgs(flags, {"--log-level=loud"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("--log-level"), std::string::npos);
+  log::SetMinLevel(log::Level::kInfo);
 }
 
 }  // namespace

@@ -41,6 +41,15 @@ void AppendValue(std::string& out, absl::string_view v) {
 
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
+absl::StatusOr<Level> ParseLevel(absl::string_view name) {
+  if (name == "debug") return Level::kDebug;
+  if (name == "info") return Level::kInfo;
+  if (name == "warn" || name == "warning") return Level::kWarning;
+  if (name == "error") return Level::kError;
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", name, "\" is not a log level (debug, info, warn, error)"));
+}
+
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
 
 void Write(Level level, absl::string_view event, std::initializer_list<Field> fields) {

@@ -3,7 +3,7 @@
 //   LONGRUN_LOG(kInfo, "claimed", {{"count", n}, {"worker", id}});
 //
 // Abseil 20220623 has no absl/log; this facade can be re-pointed later without touching
-// callers. RateLimited() lets loops that fail repeatedly (a database outage) log once per
+// callers. A RateLimiter lets loops that fail repeatedly (a database outage) log once per
 // interval instead of once per iteration.
 #ifndef LONGRUN_COMMON_LOGGING_H_
 #define LONGRUN_COMMON_LOGGING_H_
@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -36,6 +37,8 @@ struct Field {
 };
 
 void SetMinLevel(Level level);
+// "debug", "info", "warn" (or "warning"), "error"; INVALID_ARGUMENT otherwise.
+absl::StatusOr<Level> ParseLevel(absl::string_view name);
 bool Enabled(Level level);
 void Write(Level level, absl::string_view event, std::initializer_list<Field> fields);
 

@@ -84,6 +84,12 @@ struct JobProgressParams {
   std::string message;
 };
 
+// The latest progress a handler reported (carried with a failure, see JobCompleteParams).
+struct JobProgressValue {
+  int32_t percent = 0;
+  std::string message;
+};
+
 // The outcome of one attempt. Exactly one of response / error.
 struct JobCompleteParams {
   std::string id;
@@ -92,6 +98,9 @@ struct JobCompleteParams {
   std::optional<core::OperationError> error;
   // For an error: retry after this delay (RETRY_WAIT), or nullopt to fail for good.
   std::optional<absl::Duration> retry_after;
+  // For an error: the handler's latest progress not yet written, recorded with the outcome
+  // (nullopt: keep what is stored). A success always records 100 % and an empty message.
+  std::optional<JobProgressValue> progress;
 };
 
 struct JobCycleParams {
@@ -152,8 +161,17 @@ class OperationStore {
   // Records the attempt's outcome if (id, attempt) is still the running attempt; otherwise
   // kAborted and nothing changes.
   virtual absl::Status JobComplete(const JobCompleteParams& params) = 0;
-  // Records progress if (id, attempt) is still the running attempt; otherwise kAborted.
-  virtual absl::Status JobProgress(const JobProgressParams& params) = 0;
+  // Records each job's progress if (id, attempt) is still its running attempt, in one round
+  // trip. One status per params, in order: OK, or kAborted for an attempt no longer current.
+  // A database error records nothing.
+  virtual absl::StatusOr<std::vector<absl::Status>> JobProgressBatch(
+      const std::vector<JobProgressParams>& batch) = 0;
+  // One job's progress (JobProgressBatch of one).
+  absl::Status JobProgress(const JobProgressParams& params) {
+    auto r = JobProgressBatch({params});
+    if (!r.ok()) return r.status();
+    return (*r)[0];
+  }
   // Tells idle workers that jobs may be runnable (a hint; not durable).
   virtual absl::Status JobWake() = 0;
   // Fails QUEUED jobs never started within params.older_than of their run_at (DEADLINE_EXCEEDED).

@@ -211,7 +211,14 @@ absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
       const core::OperationError err = p.error.value_or(core::OperationError{2, "unknown error"});
       std::optional<int64_t> retry_us;
       if (p.retry_after.has_value()) retry_us = absl::ToInt64Microseconds(*p.retry_after);
-      r = tx.exec_prepared("JobCompleteFailure", p.id, p.attempt, err.code, err.message, retry_us);
+      std::optional<int32_t> percent;
+      std::optional<std::string> message;
+      if (p.progress.has_value()) {
+        percent = p.progress->percent;
+        message = p.progress->message;
+      }
+      r = tx.exec_prepared("JobCompleteFailure", p.id, p.attempt, err.code, err.message, retry_us,
+                           percent, message);
     }
     fenced = Fenced(r, "completion", p.id, p.attempt);
   }));
@@ -225,14 +232,34 @@ absl::Status PgOperationStore::JobWake() {
   });
 }
 
-absl::Status PgOperationStore::JobProgress(const JobProgressParams& p) {
-  absl::Status fenced;
+absl::StatusOr<std::vector<absl::Status>> PgOperationStore::JobProgressBatch(
+    const std::vector<JobProgressParams>& batch) {
+  std::vector<absl::Status> out;
+  if (batch.empty()) return out;
+  ArrayLiteral ids, attempts, percents, messages;
+  for (const JobProgressParams& p : batch) {
+    ids.Add(p.id);
+    attempts.Add(absl::StrCat(p.attempt));
+    percents.Add(absl::StrCat(p.percent));
+    messages.Add(p.message);
+  }
+  std::set<std::pair<std::string, int32_t>> applied;  // (id, attempt)
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    applied.clear();
     pqxx::nontransaction tx(c);
-    fenced = Fenced(tx.exec_prepared("JobProgress", p.id, p.attempt, p.percent, p.message),
-                    "progress", p.id, p.attempt);
+    const pqxx::result r = tx.exec_prepared("JobProgressBatch", ids.Done(), attempts.Done(),
+                                            percents.Done(), messages.Done());
+    for (const auto& row : r) applied.emplace(row[0].as<std::string>(), row[1].as<int32_t>());
   }));
-  return fenced;
+  out.reserve(batch.size());
+  for (const JobProgressParams& p : batch) {
+    out.push_back(applied.count({p.id, p.attempt}) > 0
+                      ? absl::OkStatus()
+                      : absl::AbortedError(absl::StrCat(
+                            "progress of operations/", p.id, " attempt ", p.attempt,
+                            " ignored: the attempt is no longer current")));
+  }
+  return out;
 }
 
 absl::StatusOr<int> PgOperationStore::JobFailUnstarted(const JobFailUnstartedParams& p) {

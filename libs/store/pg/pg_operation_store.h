@@ -27,7 +27,8 @@ class PgOperationStore final : public OperationStore {
 
   absl::StatusOr<JobCycleResult> JobCompleteAndClaim(const JobCycleParams& params) override;
   absl::Status JobComplete(const JobCompleteParams& params) override;
-  absl::Status JobProgress(const JobProgressParams& params) override;
+  absl::StatusOr<std::vector<absl::Status>> JobProgressBatch(
+      const std::vector<JobProgressParams>& batch) override;
   absl::Status JobWake() override;
   absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) override;
   absl::StatusOr<std::vector<JobHeartbeatResult>> JobHeartbeat(

@@ -135,7 +135,8 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "UNION ALL "
     "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text FROM claimed";
 
-// $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure).
+// $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure),
+// $6 progress percent and $7 progress message (NULL: keep the stored progress).
 // A job whose cancellation was requested ends CANCELLED whatever the handler returned.
 #define LONGRUN_FAILURE_CODE "CASE WHEN state = 'CANCELLING' THEN 1 ELSE $3::int END"
 #define LONGRUN_FAILURE_MESSAGE \
@@ -151,16 +152,22 @@ inline constexpr std::string_view kJobCompleteFailureSql =
     "                THEN now() + $5::int8 * interval '1 microsecond' ELSE run_at END, "
     "  end_time = CASE WHEN state = 'CANCELLING' OR $5::int8 IS NULL THEN now() END, "
     "  update_time = now(), lease_expires_at = NULL, version = version + 1, "
+    "  progress_percent = coalesce($6::int, progress_percent), "
+    "  progress_message = coalesce($7::text, progress_message), "
     "  attempts = " LONGRUN_APPEND_ATTEMPT(
         "", "CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'FAILED' END",
         LONGRUN_FAILURE_CODE, LONGRUN_FAILURE_MESSAGE) " "
     "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("");
 
-// $1 id, $2 attempt, $3 percent, $4 message.
-inline constexpr std::string_view kJobProgressSql =
-    "UPDATE operations SET progress_percent = $3, progress_message = $4, update_time = now(), "
-    "  version = version + 1 "
-    "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("");
+// Progress of many running jobs in one statement, each fenced by (id, attempt) and a live
+// state; returns the rows it changed. $1 ids (uuid[]), $2 attempts (int[]), $3 percents
+// (int[]), $4 messages (text[]).
+inline constexpr std::string_view kJobProgressBatchSql =
+    "UPDATE operations o SET progress_percent = p.percent, progress_message = p.message, "
+    "  update_time = now(), version = o.version + 1 "
+    "FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS p(id, attempt, percent, message) "
+    "WHERE o.id = p.id AND o.attempt = p.attempt AND " LONGRUN_LIVE("o.") " "
+    "RETURNING o.id::text, o.attempt";
 
 // Extends the leases of a worker's running jobs, fenced by attempt; returns the jobs still
 // held and their state (CANCELLING tells the worker to stop the handler).
@@ -282,7 +289,7 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobCompleteAndClaim", kJobCompleteAndClaimSql},
     {"JobCompleteSuccess", kJobCompleteSuccessSql},
     {"JobCompleteFailure", kJobCompleteFailureSql},
-    {"JobProgress", kJobProgressSql},
+    {"JobProgressBatch", kJobProgressBatchSql},
 };
 
 }  // namespace longrun::store::pg
