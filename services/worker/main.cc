@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/random/random.h"
@@ -13,8 +14,8 @@
 #include "libs/common/signals.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/pg_operation_store.h"
-#include "services/worker/handlers/registry.h"
-#include "services/worker/worker.h"
+#include "libs/worker/worker.h"
+#include "services/worker/handlers/demo.h"
 
 namespace {
 
@@ -71,8 +72,8 @@ int main(int argc, char** argv) {
   flags.Duration("retain-succeeded", &config.retain_succeeded, "keep SUCCEEDED operations this long");
   flags.Duration("retain-failed", &config.retain_failed, "keep FAILED operations this long");
   flags.Duration("retain-cancelled", &config.retain_cancelled, "keep CANCELLED operations this long");
-  flags.Bool("test-disable-heartbeats", &config.disable_heartbeats_for_test,
-             "TESTS ONLY: never extend leases, so long jobs get rescued and re-run");
+  flags.Duration("progress-interval", &config.progress_interval,
+                 "write a running job's progress at most this often (the latest value wins)");
   flags.Duration("retry-base", &config.retry.base, "first retry backoff ceiling (full jitter)");
   flags.Duration("retry-cap", &config.retry.cap, "largest retry backoff");
   auto args = flags.Parse(argc, argv);
@@ -82,8 +83,12 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("unexpected argument \"" + (*args)[0] + "\""));
   }
   if (config.worker_id.empty()) config.worker_id = DefaultWorkerId();
+  // Tests only (never a flag, so it is not in --help): leases are never extended.
+  if (const char* v = std::getenv("LONGRUN_TEST_DISABLE_HEARTBEATS"); v != nullptr && *v == '1') {
+    config.disable_heartbeats_for_test = true;
+  }
 
-  longrun::worker::Registry registry;
+  longrun::Registry registry;
   longrun::worker::RegisterBuiltins(registry);
   if (!kinds.empty()) {
     for (absl::string_view k : absl::StrSplit(kinds, ',', absl::SkipWhitespace())) {
@@ -98,7 +103,6 @@ int main(int argc, char** argv) {
     config.queues.emplace_back(q);
   }
   if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
-
 
   // Runner threads use a connection only while writing progress or a result.
   longrun::store::pg::PgOperationStore store(

@@ -1,6 +1,7 @@
 // Worker robustness under faults: crashes, stalls, long jobs, drains. Each scenario ends with
 // an invariant check over every operation, and prints its figures.
 #include <signal.h>
+#include <stdlib.h>
 
 #include <map>
 #include <thread>
@@ -188,8 +189,12 @@ TEST(FaultE2E, WithoutHeartbeatsTheSameJobLosesItsLease) {
   Stack stack(db, "fault_long_nohb");
   stack.StartApi();
   std::vector<std::string> args = {"--lease-duration=1s", "--rescue-interval=200ms",
-                                    "--concurrency=2", "--test-disable-heartbeats"};
+                                    "--concurrency=2"};
+  // The test hook is an environment variable (not a flag, so it stays out of --help); the
+  // child inherits it.
+  setenv("LONGRUN_TEST_DISABLE_HEARTBEATS", "1", 1);
   stack.StartWorker(args);
+  unsetenv("LONGRUN_TEST_DISABLE_HEARTBEATS");
   longrun::v1::SubmitRequest req;
   req.set_max_attempts(1);
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 3, "steps": 3})", req);

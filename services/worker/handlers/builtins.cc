@@ -1,14 +1,14 @@
 #include "absl/strings/str_cat.h"
 #include "services/worker/handlers/demo.h"
-#include "services/worker/handlers/registry.h"
+#include "libs/common/check.h"
 
 namespace longrun::worker {
 
 void RegisterBuiltins(Registry& registry) {
-  registry.Register("demo.echo", DemoEcho);
-  registry.Register("demo.sleep", DemoSleep);
-  registry.Register("demo.sha256", DemoSha256);
-  registry.Register("demo.fail", DemoFail);
+  LONGRUN_CHECK(registry.Register("demo.echo", DemoEcho).ok());
+  LONGRUN_CHECK(registry.Register("demo.sleep", DemoSleep).ok());
+  LONGRUN_CHECK(registry.Register("demo.sha256", DemoSha256).ok());
+  LONGRUN_CHECK(registry.Register("demo.fail", DemoFail).ok());
 }
 
 absl::StatusOr<double> NumberField(const google::protobuf::Struct& input, const std::string& field,

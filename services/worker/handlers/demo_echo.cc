@@ -2,8 +2,6 @@
 
 namespace longrun::worker {
 
-absl::StatusOr<google::protobuf::Struct> DemoEcho(JobContext&, const google::protobuf::Struct& input) {
-  return input;
-}
+absl::StatusOr<google::protobuf::Struct> DemoEcho(JobContext& ctx) { return ctx.input(); }
 
 }  // namespace longrun::worker

@@ -2,12 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/worker/handlers/demo.h"
-#include "services/worker/handlers/registry.h"
 
 namespace longrun::worker {
 
-absl::StatusOr<google::protobuf::Struct> DemoFail(JobContext& ctx,
-                                                  const google::protobuf::Struct& input) {
+absl::StatusOr<google::protobuf::Struct> DemoFail(JobContext& ctx) {
+  const google::protobuf::Struct& input = ctx.input();
   auto failures = NumberField(input, "failures", 1);
   if (!failures.ok()) return failures.status();
   if (!(*failures >= 0 && *failures <= 1000) || std::floor(*failures) != *failures) {

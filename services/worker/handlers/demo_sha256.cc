@@ -6,12 +6,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/worker/handlers/demo.h"
-#include "services/worker/handlers/registry.h"
 
 namespace longrun::worker {
 
-absl::StatusOr<google::protobuf::Struct> DemoSha256(JobContext& ctx,
-                                                    const google::protobuf::Struct& input) {
+absl::StatusOr<google::protobuf::Struct> DemoSha256(JobContext& ctx) {
+  const google::protobuf::Struct& input = ctx.input();
   auto text_it = input.fields().find("text");
   if (text_it != input.fields().end() && !text_it->second.has_string_value()) {
     return absl::InvalidArgumentError("input.text must be a string");

@@ -2,12 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/worker/handlers/demo.h"
-#include "services/worker/handlers/registry.h"
 
 namespace longrun::worker {
 
-absl::StatusOr<google::protobuf::Struct> DemoSleep(JobContext& ctx,
-                                                   const google::protobuf::Struct& input) {
+absl::StatusOr<google::protobuf::Struct> DemoSleep(JobContext& ctx) {
+  const google::protobuf::Struct& input = ctx.input();
   auto seconds = NumberField(input, "seconds", 1);
   if (!seconds.ok()) return seconds.status();
   auto steps = NumberField(input, "steps", 1);

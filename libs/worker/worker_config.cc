@@ -1,4 +1,4 @@
-#include "services/worker/worker_config.h"
+#include "libs/worker/worker_config.h"
 
 namespace longrun::worker {
 
@@ -28,6 +28,9 @@ absl::Status WorkerConfig::Validate() const {
       retain_failed <= absl::ZeroDuration() || retain_cancelled <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "--schedule-to-start must not be negative and --retain-* must be positive");
+  }
+  if (progress_interval < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("--progress-interval must be at least 10ms");
   }
   if (retry.base <= absl::ZeroDuration() || retry.cap < retry.base) {
     return absl::InvalidArgumentError("--retry-base must be positive and --retry-cap >= it");

@@ -1,6 +1,7 @@
-// WorkerConfig: everything longrun-worker needs, filled from flags in main.cc.
-#ifndef LONGRUN_SERVICES_WORKER_WORKER_CONFIG_H_
-#define LONGRUN_SERVICES_WORKER_WORKER_CONFIG_H_
+// WorkerConfig: everything a worker process needs, filled from flags in main.cc. The Worker
+// splits it into the small configs of its loops.
+#ifndef LONGRUN_WORKER_WORKER_CONFIG_H_
+#define LONGRUN_WORKER_WORKER_CONFIG_H_
 
 #include <cstdint>
 #include <string>
@@ -29,8 +30,11 @@ struct WorkerConfig {
   absl::Duration retain_succeeded = absl::Hours(24 * 7);
   absl::Duration retain_failed = absl::Hours(24 * 30);
   absl::Duration retain_cancelled = absl::Hours(24 * 7);
+  // Progress of one attempt is written at most this often (the latest value wins).
+  absl::Duration progress_interval = absl::Milliseconds(250);
   core::RetryPolicy retry;
-  // Test hook: never extend leases, so jobs outliving their lease are rescued and re-run.
+  // Test hook (environment LONGRUN_TEST_DISABLE_HEARTBEATS=1, not a flag): never extend
+  // leases, so jobs outliving their lease are rescued and re-run.
   bool disable_heartbeats_for_test = false;
 
   absl::Duration EffectiveHeartbeatInterval() const {
@@ -42,4 +46,4 @@ struct WorkerConfig {
 
 }  // namespace longrun::worker
 
-#endif  // LONGRUN_SERVICES_WORKER_WORKER_CONFIG_H_
+#endif  // LONGRUN_WORKER_WORKER_CONFIG_H_

@@ -1,0 +1,122 @@
+#include "libs/worker/job_runner.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/common/logging.h"
+#include "libs/core/struct_json.h"
+
+namespace longrun::worker {
+
+JobRunner::JobRunner(JobRunnerConfig config, store::OperationStore& store,
+                     const Registry& registry, const Clock& clock, ReturnedFn returned)
+    : config_(config), store_(store), registry_(registry), clock_(clock),
+      returned_(std::move(returned)) {}
+
+RunOutcome JobRunner::Run(Attempt& attempt) {
+  LONGRUN_LOG(kDebug, "job_started",
+              {{"id", attempt.id()}, {"kind", attempt.kind()}, {"attempt", attempt.attempt()}});
+  bool handed_back = false;
+  {
+    std::lock_guard<std::mutex> lock(attempt.write_mu);
+    handed_back = attempt.released;
+  }
+  absl::StatusOr<google::protobuf::Struct> result =
+      absl::AbortedError("handed back before it started");
+  if (!handed_back) {
+    if (const Handler* handler = registry_.Find(attempt.kind()); handler != nullptr) {
+      result = (*handler)(attempt);
+    } else {
+      result = absl::UnimplementedError(absl::StrCat("no handler for kind \"", attempt.kind(), "\""));
+    }
+    // A handler that overran its deadline failed with DEADLINE_EXCEEDED, whatever it
+    // returned; one whose attempt was taken away (ABORTED) records nothing.
+    const absl::Status stop = attempt.StopReason();
+    if (stop.code() == absl::StatusCode::kDeadlineExceeded) result = stop;
+    if (stop.code() == absl::StatusCode::kAborted) result = stop;
+    // A result PostgreSQL could not store (NaN, U+0000, invalid UTF-8) fails the attempt
+    // here, instead of failing the round that would carry it.
+    if (result.ok()) {
+      if (absl::Status bad = core::CheckJsonStorable(*result, "result"); !bad.ok()) {
+        result = absl::InternalError(absl::StrCat("handler returned a result that cannot be "
+                                                  "stored as JSON: ", bad.message()));
+      }
+    }
+  }
+  if (result.status().code() == absl::StatusCode::kAborted) {
+    LONGRUN_LOG(kWarning, "job_abandoned", {{"id", attempt.id()}, {"attempt", attempt.attempt()},
+                                            {"reason", result.status().message()}});
+    returned_(attempt.ref(), std::nullopt);
+    return RunOutcome::kAbandoned;
+  }
+  if (!result.ok()) {
+    const RunOutcome outcome = RecordFailure(attempt, result.status());
+    returned_(attempt.ref(), std::nullopt);
+    return outcome;
+  }
+  std::lock_guard<std::mutex> lock(attempt.write_mu);
+  if (attempt.released) {
+    LONGRUN_LOG(kInfo, "result_discarded", {{"id", attempt.id()}, {"attempt", attempt.attempt()},
+                                            {"reason", "job was handed back during drain"}});
+    returned_(attempt.ref(), std::nullopt);
+    return RunOutcome::kDiscarded;
+  }
+  // From here on drain leaves the job alone: its result is on the way. (A success records
+  // 100 %, so progress still pending is superseded.)
+  attempt.finished = true;
+  returned_(attempt.ref(), store::JobCompleteParams{.id = attempt.id(),
+                                                    .attempt = attempt.attempt(),
+                                                    .response = *std::move(result)});
+  return RunOutcome::kSucceeded;
+}
+
+RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result) {
+  store::JobCompleteParams params{.id = attempt.id(), .attempt = attempt.attempt()};
+  params.error = core::OperationError{static_cast<int>(result.code()), std::string(result.message())};
+  if (!core::IsPermanentError(result.code()) && attempt.attempt() < attempt.max_attempts()) {
+    thread_local absl::BitGen gen;
+    params.retry_after = core::RetryDelay(config_.retry, attempt.attempt(), gen);
+  }
+  // Keep trying through a database blip: give up when the lease would have run out (the
+  // job is rescued and re-run elsewhere anyway).
+  static log::RateLimiter error_log(absl::Seconds(10));
+  const absl::Time give_up = clock_.Now() + config_.lease_duration;
+  absl::Duration backoff = config_.min_backoff;
+  absl::Duration waited;  // also counted, so a clock that stands still cannot keep us here
+  for (;;) {
+    absl::Status s;
+    {
+      std::lock_guard<std::mutex> lock(attempt.write_mu);
+      if (attempt.released) {
+        LONGRUN_LOG(kInfo, "result_discarded", {{"id", attempt.id()}, {"attempt", attempt.attempt()},
+                                                {"reason", "job was handed back during drain"}});
+        return RunOutcome::kDiscarded;
+      }
+      attempt.finished = true;
+      // The latest progress the progress loop has not written goes with the outcome.
+      if (auto progress = attempt.TakeProgress(); progress.has_value()) {
+        params.progress = std::move(progress);
+      }
+      s = store_.JobComplete(params);
+    }
+    if (s.ok()) return RunOutcome::kFailed;
+    if (s.code() == absl::StatusCode::kAborted) {
+      LONGRUN_LOG(kWarning, "completion_fenced", {{"id", attempt.id()}, {"attempt", attempt.attempt()}});
+      return RunOutcome::kFenced;
+    }
+    if (clock_.Now() + backoff > give_up || waited + backoff > config_.lease_duration) {
+      LONGRUN_LOG(kError, "completion_lost", {{"id", attempt.id()}, {"error", s.message()}});
+      return RunOutcome::kLost;
+    }
+    if (error_log.Allow()) {
+      LONGRUN_LOG(kWarning, "completion_retry", {{"id", attempt.id()}, {"error", s.message()}});
+    }
+    absl::SleepFor(backoff);
+    waited += backoff;
+    backoff = std::min(backoff * 2, config_.max_backoff);
+  }
+}
+
+}  // namespace longrun::worker
