@@ -9,6 +9,7 @@ void RegisterBuiltins(Registry& registry) {
   LONGRUN_CHECK(registry.Register("demo.sleep", DemoSleep).ok());
   LONGRUN_CHECK(registry.Register("demo.sha256", DemoSha256).ok());
   LONGRUN_CHECK(registry.Register("demo.fail", DemoFail).ok());
+  LONGRUN_CHECK(registry.Register("demo.progress", DemoProgress).ok());
 }
 
 absl::StatusOr<double> NumberField(const google::protobuf::Struct& input, const std::string& field,

@@ -11,7 +11,7 @@
 
 namespace longrun::worker {
 
-// Registers demo.echo, demo.sleep, demo.sha256 and demo.fail.
+// Registers demo.echo, demo.sleep, demo.sha256, demo.fail and demo.progress.
 void RegisterBuiltins(Registry& registry);
 
 // Reads an optional number field; INVALID_ARGUMENT naming input.<field> if it has another type.
@@ -28,6 +28,10 @@ absl::StatusOr<google::protobuf::Struct> DemoSha256(JobContext& ctx);
 // demo.fail {"failures": k, "permanent": b}: fails attempts 1..k (permanently if b), then
 // returns {"attempt": a}.
 absl::StatusOr<google::protobuf::Struct> DemoFail(JobContext& ctx);
+// demo.progress {"reports": n, "seconds": s}: reports progress in a tight loop, at least n
+// times (default 1000) and for at least s seconds (default 0). Returns {"reports": count}.
+// Shows (and tests) that progress is coalesced: the database sees a few writes, not n.
+absl::StatusOr<google::protobuf::Struct> DemoProgress(JobContext& ctx);
 
 }  // namespace longrun::worker
 
