@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/common/backoff.h"
 #include "libs/common/check.h"
 #include "libs/common/logging.h"
 
@@ -44,7 +45,7 @@ DispatchRunResult DispatchLoop::RunOnce() {
 
 void DispatchLoop::Run() {
   static log::RateLimiter error_log(absl::Seconds(10));
-  absl::Duration backoff = config_.min_backoff;
+  Backoff backoff({.initial = config_.min_backoff, .max = config_.max_backoff});
   // While handlers are busy and the queue has work, let a few slots free up before a round,
   // so a backlog is claimed and recorded in batches (one transaction and one notification
   // per round) rather than one job per finished job. Waits at most `linger`, never when the
@@ -100,7 +101,7 @@ void DispatchLoop::Run() {
     const int limit = claim ? free : 0;
     const DispatchRunResult round = RoundLocked(limit, lock);
     if (round.ok) {
-      backoff = config_.min_backoff;
+      backoff.Reset();
       if (limit > 0) {
         streaming = round.claimed >= 2 && round.claimed < limit;
         next_poll = absl::Now() + config_.poll_interval;  // a claim is a poll
@@ -108,12 +109,12 @@ void DispatchLoop::Run() {
       continue;
     }
     if (exit_) break;  // Drain: do not hold the exit up through an outage
+    const absl::Duration wait = backoff.Next();
     if (error_log.Allow()) {
       LONGRUN_LOG(kWarning, "dispatch_failed",
-                  {{"retry_in", backoff}, {"suppressed", error_log.TakeSuppressed()}});
+                  {{"retry_in", wait}, {"suppressed", error_log.TakeSuppressed()}});
     }
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(backoff), [&] { return exit_; });
-    backoff = std::min(backoff * 2, config_.max_backoff);
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(wait), [&] { return exit_; });
   }
   // Whatever is still unrecorded is lost with this process; its lease runs out and the
   // rescuer re-queues it, as after a crash.

@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/common/backoff.h"
 #include "libs/common/logging.h"
 #include "libs/core/struct_json.h"
 
@@ -83,7 +84,8 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
   // job is rescued and re-run elsewhere anyway).
   static log::RateLimiter error_log(absl::Seconds(10));
   const absl::Time give_up = clock_.Now() + config_.lease_duration;
-  absl::Duration backoff = config_.min_backoff;
+  Backoff backoff({.initial = config_.min_backoff, .max = config_.max_backoff});
+  absl::Duration wait = backoff.Next();
   absl::Duration waited;  // also counted, so a clock that stands still cannot keep us here
   for (;;) {
     absl::Status s;
@@ -106,16 +108,16 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
       LONGRUN_LOG(kWarning, "completion_fenced", {{"id", attempt.id()}, {"attempt", attempt.attempt()}});
       return RunOutcome::kFenced;
     }
-    if (clock_.Now() + backoff > give_up || waited + backoff > config_.lease_duration) {
+    if (clock_.Now() + wait > give_up || waited + wait > config_.lease_duration) {
       LONGRUN_LOG(kError, "completion_lost", {{"id", attempt.id()}, {"error", s.message()}});
       return RunOutcome::kLost;
     }
     if (error_log.Allow()) {
       LONGRUN_LOG(kWarning, "completion_retry", {{"id", attempt.id()}, {"error", s.message()}});
     }
-    absl::SleepFor(backoff);
-    waited += backoff;
-    backoff = std::min(backoff * 2, config_.max_backoff);
+    absl::SleepFor(wait);
+    waited += wait;
+    wait = backoff.Next();
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "libs/common/backoff.h"
+
 namespace longrun::worker {
 
 LoopThread::LoopThread(LoopThreadConfig config, std::function<bool()> run_once)
@@ -22,7 +24,8 @@ void LoopThread::Stop() {
 
 void LoopThread::Run() {
   absl::Duration wait = config_.first_delay;
-  absl::Duration backoff = std::min(config_.min_backoff, config_.interval);
+  Backoff backoff({.initial = std::min(config_.min_backoff, config_.interval),
+                   .max = config_.interval});
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (cv_.wait_for(lock, absl::ToChronoNanoseconds(wait), [&] { return stop_; })) return;
@@ -31,10 +34,9 @@ void LoopThread::Run() {
     lock.lock();
     if (ok) {
       wait = config_.interval;
-      backoff = std::min(config_.min_backoff, config_.interval);
+      backoff.Reset();
     } else {
-      wait = backoff;
-      backoff = std::min(backoff * 2, config_.interval);
+      wait = backoff.Next();
     }
   }
 }
