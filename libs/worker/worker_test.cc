@@ -18,6 +18,23 @@ class WorkerCompositionTest : public testing::WorkerTest {
     c.shutdown_grace = absl::ZeroDuration();
     return c;
   }
+  // Starts a worker whose only kind, test.ok, notifies `started_` and then runs `body`;
+  // returns once a handler has started.
+  std::unique_ptr<Worker> StartAndWaitForAHandler(
+      std::function<absl::StatusOr<google::protobuf::Struct>(JobContext&)> body) {
+    EXPECT_TRUE(registry_.Register("test.ok", [this, body](JobContext& ctx) {
+      started_.Notify();
+      return body(ctx);
+    }).ok());
+    notifier_ = std::make_unique<store::memory::MemoryJobNotifier>(store_);
+    auto worker = std::make_unique<Worker>(Config(), store_, *notifier_, registry_, clock_);
+    worker->Start();
+    EXPECT_TRUE(started_.WaitForNotificationWithTimeout(absl::Seconds(60)));
+    return worker;
+  }
+  absl::Notification started_;
+  Registry registry_;
+  std::unique_ptr<store::memory::MemoryJobNotifier> notifier_;
 };
 
 TEST_F(WorkerCompositionTest, RunsEveryJobOnceAndRecordsTheResults) {
@@ -49,43 +66,29 @@ TEST_F(WorkerCompositionTest, RunsEveryJobOnceAndRecordsTheResults) {
 }
 
 TEST_F(WorkerCompositionTest, CancellingARunningJobStopsItsHandler) {
-  absl::Notification started;
-  Registry registry;
-  ASSERT_TRUE(registry.Register("test.ok", [&](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
-    started.Notify();
+  const std::string id = Insert();
+  auto worker = StartAndWaitForAHandler([](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
     ctx.SleepFor(absl::Hours(1));
     return ctx.StopReason();
-  }).ok());
-  const std::string id = Insert();
-  store::memory::MemoryJobNotifier notifier(store_);
-  Worker worker(Config(), store_, notifier, registry, clock_);
-  worker.Start();
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  });
   ASSERT_TRUE(store_.OperationCancel({.id = id}).ok());  // on_cancel via the notifier
   for (int i = 0; i < 6000 && !Get(id).done(); ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(Get(id).state, core::State::kCancelled);
-  worker.Drain();
+  worker->Drain();
 }
 
 TEST_F(WorkerCompositionTest, DrainHandsBackAJobThatOutlivesTheGraceWithoutBurningTheAttempt) {
-  absl::Notification started;
-  Registry registry;
-  ASSERT_TRUE(registry.Register("test.ok", [&](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
-    started.Notify();
+  const std::string id = Insert();
+  auto worker = StartAndWaitForAHandler([](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
     ctx.ReportProgress(10, "working");
     ctx.SleepFor(absl::Hours(1));  // until the drain stops it
     return google::protobuf::Struct();  // ignored: the job was handed back
-  }).ok());
-  const std::string id = Insert();
-  store::memory::MemoryJobNotifier notifier(store_);
-  Worker worker(Config(), store_, notifier, registry, clock_);
-  worker.Start();
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(60)));
-  EXPECT_EQ(worker.Drain(), 1);
+  });
+  EXPECT_EQ(worker->Drain(), 1);
   const core::Operation op = Get(id);
   EXPECT_EQ(op.state, core::State::kQueued);
   EXPECT_EQ(op.attempt, 0);
-  EXPECT_EQ(worker.Drain(), 0);  // idempotent
+  EXPECT_EQ(worker->Drain(), 0);  // idempotent
 }
 
 }  // namespace
