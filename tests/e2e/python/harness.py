@@ -198,16 +198,18 @@ class Env:
             rc = proc.poll()
             check(rc is None, "%s (pid %d) exited early with %s" % (name, proc.pid, rc))
 
-    def start_stack(self, worker_concurrency=2, ready_timeout=30):
-        """Fresh database, migrate, longrun-api + longrun-worker; waits until the API
-        accepts connections. Returns (channel, "127.0.0.1:PORT")."""
+    def start_stack(self, worker_concurrency=2, ready_timeout=30, worker_binary=None):
+        """Fresh database, migrate, longrun-api + longrun-worker (or `worker_binary`, a
+        worker built on the SDK); waits until the API accepts connections. Returns
+        (channel, "127.0.0.1:PORT")."""
         import grpc
         self.setup_database()
         self.run_migrate()
         addr = "127.0.0.1:%d" % free_port()
         self.spawn("longrun-api", [self.binary("longrun-api"), "--listen=" + addr,
                                    "--database-url=" + self.db_url])
-        self.spawn("longrun-worker", [self.binary("longrun-worker"),
+        worker = worker_binary or self.binary("longrun-worker")
+        self.spawn(os.path.basename(worker), [worker,
                                       "--database-url=" + self.db_url,
                                       "--concurrency=%d" % worker_concurrency])
         self.channel = channel = grpc.insecure_channel(addr)
