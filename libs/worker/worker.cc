@@ -65,17 +65,17 @@ void Worker::Start() {
   // Spread the first rescue/prune a little so replicas started together do not align.
   absl::BitGen gen;
   auto spread = [&](absl::Duration d) { return d * absl::Uniform(gen, 0.0, 1.0); };
-  attempt_loops_.push_back(std::make_unique<LoopThread>(
-      LoopThreadConfig{heartbeat_.interval(), heartbeat_.interval()},
+  attempt_loops_.push_back(std::make_unique<concurrency::LoopThread>(
+      concurrency::LoopThreadConfig{heartbeat_.interval(), heartbeat_.interval()},
       [this] { return heartbeat_.RunOnce().ok; }));
-  attempt_loops_.push_back(std::make_unique<LoopThread>(
-      LoopThreadConfig{progress_.interval(), progress_.interval()},
+  attempt_loops_.push_back(std::make_unique<concurrency::LoopThread>(
+      concurrency::LoopThreadConfig{progress_.interval(), progress_.interval()},
       [this] { return progress_.RunOnce().ok; }));
-  maintenance_.push_back(std::make_unique<LoopThread>(
-      LoopThreadConfig{rescue_.interval(), spread(rescue_.interval())},
+  maintenance_.push_back(std::make_unique<concurrency::LoopThread>(
+      concurrency::LoopThreadConfig{rescue_.interval(), spread(rescue_.interval())},
       [this] { return rescue_.RunOnce().ok; }));
-  maintenance_.push_back(std::make_unique<LoopThread>(
-      LoopThreadConfig{prune_.interval(), spread(prune_.interval())},
+  maintenance_.push_back(std::make_unique<concurrency::LoopThread>(
+      concurrency::LoopThreadConfig{prune_.interval(), spread(prune_.interval())},
       [this] { return prune_.RunOnce().ok; }));
   for (auto& loop : attempt_loops_) loop->Start();
   for (auto& loop : maintenance_) loop->Start();

@@ -1,7 +1,7 @@
 // Worker: one worker process's composition of loops, each testable alone:
 //  - DispatchLoop (one thread, or two from 64 slots): claim + record rounds, the hot path;
 //  - `concurrency` runner threads, each running one JobRunner at a time;
-//  - HeartbeatLoop, ProgressLoop, RescueLoop and PruneLoop, each on a LoopThread.
+//  - HeartbeatLoop, ProgressLoop, RescueLoop and PruneLoop, each on a concurrency::LoopThread.
 // The JobTable holds the attempts claimed and not yet recorded; every loop that writes about
 // an attempt is fenced by (id, attempt) in the store and by the attempt's write_mu here.
 #ifndef LONGRUN_WORKER_WORKER_H_
@@ -19,7 +19,7 @@
 #include "libs/worker/heartbeat_loop.h"
 #include "libs/worker/job_runner.h"
 #include "libs/worker/job_table.h"
-#include "libs/worker/loop_thread.h"
+#include "libs/concurrency/loop_thread.h"
 #include "libs/worker/progress_loop.h"
 #include "libs/worker/prune_loop.h"
 #include "libs/worker/rescue_loop.h"
@@ -61,8 +61,8 @@ class Worker {
   ProgressLoop progress_;
   RescueLoop rescue_;
   PruneLoop prune_;
-  std::vector<std::unique_ptr<LoopThread>> maintenance_;  // rescue, prune: stop at drain
-  std::vector<std::unique_ptr<LoopThread>> attempt_loops_;  // heartbeat, progress: stop last
+  std::vector<std::unique_ptr<concurrency::LoopThread>> maintenance_;  // rescue, prune: stop at drain
+  std::vector<std::unique_ptr<concurrency::LoopThread>> attempt_loops_;  // heartbeat, progress: stop last
   std::vector<std::thread> dispatchers_;
   bool started_ = false;
   bool drained_ = false;

@@ -1,10 +1,10 @@
-#include "libs/worker/loop_thread.h"
+#include "libs/concurrency/loop_thread.h"
 
 #include <algorithm>
 
 #include "libs/common/backoff.h"
 
-namespace longrun::worker {
+namespace longrun::concurrency {
 
 LoopThread::LoopThread(LoopThreadConfig config, std::function<bool()> run_once)
     : config_(config), run_once_(std::move(run_once)) {}
@@ -41,4 +41,4 @@ void LoopThread::Run() {
   }
 }
 
-}  // namespace longrun::worker
+}  // namespace longrun::concurrency

@@ -2,8 +2,8 @@
 // worked it waits the loop's interval; after one that failed it waits a back-off that
 // starts at `min_backoff`, doubles, and never exceeds the interval, so a loop neither
 // spins against a database that is down nor waits longer than it would have anyway.
-#ifndef LONGRUN_WORKER_LOOP_THREAD_H_
-#define LONGRUN_WORKER_LOOP_THREAD_H_
+#ifndef LONGRUN_CONCURRENCY_LOOP_THREAD_H_
+#define LONGRUN_CONCURRENCY_LOOP_THREAD_H_
 
 #include <condition_variable>
 #include <functional>
@@ -13,7 +13,7 @@
 
 #include "absl/time/time.h"
 
-namespace longrun::worker {
+namespace longrun::concurrency {
 
 struct LoopThreadConfig {
   absl::Duration interval;
@@ -43,6 +43,6 @@ class LoopThread {
   std::thread thread_;
 };
 
-}  // namespace longrun::worker
+}  // namespace longrun::concurrency
 
-#endif  // LONGRUN_WORKER_LOOP_THREAD_H_
+#endif  // LONGRUN_CONCURRENCY_LOOP_THREAD_H_

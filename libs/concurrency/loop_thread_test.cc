@@ -1,11 +1,11 @@
-#include "libs/worker/loop_thread.h"
+#include "libs/concurrency/loop_thread.h"
 
 #include <atomic>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
-namespace longrun::worker {
+namespace longrun::concurrency {
 namespace {
 
 // Failed passes are retried after a short back-off, not after the (hour-long) interval; a
@@ -40,4 +40,4 @@ TEST(LoopThreadTest, StopBeforeTheFirstPassRunsNothing) {
 }
 
 }  // namespace
-}  // namespace longrun::worker
+}  // namespace longrun::concurrency
