@@ -27,6 +27,15 @@ absl::Status ApiConfig::Validate() const {
   if (watch_outage_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--watch-outage-timeout must not be negative");
   }
+  if (progress_interval < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("--progress-interval must be at least 10ms");
+  }
+  if (lease_poll_interval < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("--lease-poll-interval must be at least 10ms");
+  }
+  if (retry.base <= absl::ZeroDuration() || retry.cap < retry.base) {
+    return absl::InvalidArgumentError("--retry-base must be positive and --retry-cap >= it");
+  }
   return absl::OkStatus();
 }
 

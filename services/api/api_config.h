@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "libs/core/policy.h"
 #include "libs/core/submit.h"
 
 namespace longrun::api {
@@ -22,9 +23,14 @@ struct ApiConfig {
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations
   absl::Duration watch_outage_timeout = absl::Seconds(60);
   core::SubmitLimits limits;
-  // Signs ListOperations page tokens; every replica must use the same one. Empty: a random
-  // per-process secret (tokens then only work on the replica that issued them).
+  // Signs ListOperations page tokens and remote workers' lease tokens; every replica must
+  // use the same one. Empty: a random per-process secret (tokens then only work on the
+  // replica that issued them).
   std::string page_token_secret;
+  // Remote workers (longrun.v1.Workers).
+  absl::Duration progress_interval = absl::Milliseconds(250);  // remote progress writes
+  absl::Duration lease_poll_interval = absl::Seconds(1);       // long polls claim this often
+  core::RetryPolicy retry;  // back-off of remote workers' retryable failures
 
   absl::Status Validate() const;
 };

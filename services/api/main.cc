@@ -15,12 +15,16 @@
 #include "libs/common/logging.h"
 #include "libs/common/signals.h"
 #include "libs/concurrency/executor.h"
+#include "libs/concurrency/loop_thread.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
 #include "libs/store/pg/pg_operation_store.h"
 #include "services/api/api_config.h"
 #include "services/api/google_operations_service.h"
 #include "services/api/job_wake.h"
+#include "services/api/lease_broker.h"
+#include "services/api/remote_workers.h"
+#include "services/api/workers_service.h"
 #include "services/api/operations_logic.h"
 #include "services/api/operations_service.h"
 #include "services/api/submit_batcher.h"
@@ -32,8 +36,8 @@ constexpr char kUsage[] =
     "Usage: longrun-api [flags]            serve the gRPC API\n"
     "       longrun-api migrate [flags]    apply database migrations and exit\n"
     "\n"
-    "Serves longrun.v1.Operations, google.longrunning.Operations, gRPC health and server\n"
-    "reflection. Database work runs on a pool of --db-pool-size threads and connections.";
+    "Serves longrun.v1.Operations, google.longrunning.Operations, longrun.v1.Workers (remote\n"
+    "workers), gRPC health and server reflection. Database work runs on a pool of --db-pool-size threads and connections.";
 
 int Fail(const absl::Status& status) {
   std::cerr << "longrun-api: " << status.message() << "\n";
@@ -72,9 +76,18 @@ int main(int argc, char** argv) {
                  "on SIGTERM/SIGINT, time allowed for in-flight RPCs before they are cancelled");
   flags.Bool("migrate", &config.migrate_on_start, "apply migrations before serving");
   flags.String("page-token-secret", &config.page_token_secret,
-               "secret signing ListOperations page tokens; set the same value on every replica "
-               "(default: random per process)",
+               "secret signing ListOperations page tokens and remote workers' lease tokens; set "
+               "the same value on every replica (default: random per process)",
                "LONGRUN_PAGE_TOKEN_SECRET");
+  flags.Duration("progress-interval", &config.progress_interval,
+                 "remote workers' progress (sent with heartbeats) is written at most this often "
+                 "per job; the latest value wins");
+  flags.Duration("lease-poll-interval", &config.lease_poll_interval,
+                 "waiting LeaseJobs calls look for work at least this often (retries and "
+                 "scheduled jobs coming due get no notification)");
+  flags.Duration("retry-base", &config.retry.base,
+                 "first back-off ceiling after a remote worker's retryable failure (full jitter)");
+  flags.Duration("retry-cap", &config.retry.cap, "largest back-off after a remote failure");
   flags.Duration("max-wait", &config.max_wait,
                  "longest a WaitOperation blocks, whatever its timeout or deadline");
   flags.Duration("watch-refresh", &config.watch_refresh,
@@ -117,7 +130,7 @@ int main(int argc, char** argv) {
   const longrun::api::SubmitBatcherConfig batcher_config;
   longrun::store::pg::PgOperationStore store({.url = config.database_url,
                                               .pool_size = static_cast<int>(config.db_pool_size) +
-                                                           batcher_config.flushers + 2,
+                                                           batcher_config.flushers + 4,
                                               .application_name = "longrun-api"});
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
@@ -134,19 +147,41 @@ int main(int argc, char** argv) {
   longrun::api::WatchHub hub(store, {.refresh_interval = config.watch_refresh,
                                      .outage_timeout = config.watch_outage_timeout});
   hub.Start();
-  // The process's one LISTEN connection: change notifications feed the watch hub.
+  // Remote workers: long polls wait in the broker; their progress is flushed by a loop.
+  longrun::api::LeaseBroker broker(store, {.poll_interval = config.lease_poll_interval});
+  broker.Start();
+  longrun::api::RemoteWorkers remote(store, {.token_secret = config.page_token_secret,
+                                             .retry = config.retry});
+  longrun::concurrency::LoopThread remote_progress(
+      {.interval = config.progress_interval, .first_delay = config.progress_interval},
+      [&remote] { return remote.FlushProgress().ok; });
+  remote_progress.Start();
+  // The process's one LISTEN connection: change notifications feed the watch hub, job
+  // wake-ups the lease broker.
   longrun::store::pg::PgListener listener({
       .url = config.database_url,
-      .channels = {"longrun_operations"},
+      .channels = {"longrun_operations", "longrun_jobs"},
       .application_name = "longrun-api-listener",
-      .on_notify = [&hub](const std::string&, const std::string& payload) { hub.OnNotify(payload); },
-      .on_connected = [&hub] { hub.OnListenerConnected(); },
+      .on_notify =
+          [&hub, &broker](const std::string& channel, const std::string& payload) {
+            if (channel == "longrun_jobs") {
+              broker.Wake();
+            } else {
+              hub.OnNotify(payload);
+            }
+          },
+      .on_connected =
+          [&hub, &broker] {
+            hub.OnListenerConnected();
+            broker.Wake();
+          },
   });
   listener.Start();
   longrun::api::SubmitBatcher batcher(store, batcher_config, [&waker] { waker.Poke(); });
   const longrun::api::ApiDeps deps{logic, executor, hub, batcher, config.max_wait};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
+  longrun::api::WorkersService workers(remote, broker, executor);
 
   grpc::EnableDefaultHealthCheckService(true);
   // Keep the health messages linked in, so reflection can describe grpc.health.v1.Health.
@@ -161,6 +196,7 @@ int main(int argc, char** argv) {
       static_cast<int>(std::max<int64_t>(4 << 20, 2 * config.limits.max_input_bytes)));
   builder.RegisterService(&v1);
   builder.RegisterService(&google_lro);
+  builder.RegisterService(&workers);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
     return Fail(absl::UnavailableError("cannot listen on " + config.listen));
@@ -175,10 +211,13 @@ int main(int argc, char** argv) {
   // Open watches and waits end with UNAVAILABLE so clients reconnect elsewhere; gRPC's
   // Shutdown would otherwise wait on them.
   hub.Shutdown();
+  broker.Shutdown();  // open long polls end with UNAVAILABLE
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(config.shutdown_grace));
   batcher.Shutdown();
   executor.Shutdown();
+  remote_progress.Stop();
+  remote.FlushProgress();
   waker.Stop();
   listener.Stop();
   LONGRUN_LOG(kInfo, "stopped", {});

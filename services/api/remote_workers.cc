@@ -1,0 +1,216 @@
+#include "services/api/remote_workers.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/submit.h"
+#include "libs/core/struct_json.h"
+
+namespace longrun::api {
+namespace {
+
+bool IsValidWorkerId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == ':' || c == '@' || c == '/' || c == '-';
+  });
+}
+
+// Sorted and without duplicates, so equal sets share one broker group.
+absl::StatusOr<std::vector<std::string>> Names(std::vector<std::string> names,
+                                               absl::string_view field) {
+  if (names.size() > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": at most 64"));
+  }
+  for (const std::string& n : names) {
+    if (!core::IsValidKind(n)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": \"", n, "\" must match [a-z0-9][a-z0-9._-]{0,63}"));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+absl::Status NotCurrent(const core::LeaseClaim& claim, absl::string_view what) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the lease on operations/", claim.id, " attempt ", claim.attempt,
+      " is no longer current (it expired and the job was rescued, or it was completed or "
+      "handed back): ", what, " not recorded"));
+}
+
+}  // namespace
+
+RemoteWorkers::RemoteWorkers(store::OperationStore& store, RemoteWorkersConfig config,
+                             const Clock& clock)
+    : store_(store), config_(std::move(config)), clock_(clock) {}
+
+absl::StatusOr<LeaseRequest> RemoteWorkers::PrepareLease(LeaseJobsInput input) const {
+  if (!IsValidWorkerId(input.worker_id)) {
+    return absl::InvalidArgumentError("worker_id: required, 1-128 of [A-Za-z0-9._:@/-]");
+  }
+  if (input.kinds.empty()) return absl::InvalidArgumentError("kinds: at least one is required");
+  LeaseRequest out;
+  out.worker_id = std::move(input.worker_id);
+  auto kinds = Names(std::move(input.kinds), "kinds");
+  if (!kinds.ok()) return kinds.status();
+  auto queues = Names(std::move(input.queues), "queues");
+  if (!queues.ok()) return queues.status();
+  out.kinds = *std::move(kinds);
+  out.queues = *std::move(queues);
+  if (input.max_jobs < 0 || input.max_jobs > config_.max_jobs) {
+    return absl::InvalidArgumentError(absl::StrCat("max_jobs: must be in 0..", config_.max_jobs));
+  }
+  out.max_jobs = std::max(1, input.max_jobs);
+  if (input.wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("wait: must not be negative");
+  }
+  out.deadline = clock_.Now() + std::min(input.wait, config_.max_wait);
+  out.lease = input.lease.value_or(config_.default_lease);
+  if (out.lease < config_.min_lease || out.lease > config_.max_lease) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lease_duration: must be in ", absl::FormatDuration(config_.min_lease), "..",
+                     absl::FormatDuration(config_.max_lease)));
+  }
+  out.lease = absl::Microseconds(absl::ToInt64Microseconds(out.lease));
+  return out;
+}
+
+LeasedJob RemoteWorkers::Leased(store::ClaimedJob job, absl::Duration lease) const {
+  LeasedJob out;
+  const absl::Time now = clock_.Now();
+  out.lease_token = core::EncodeLeaseToken(
+      {.id = job.id, .attempt = job.attempt, .max_attempts = job.max_attempts, .lease = lease},
+      config_.token_secret);
+  out.lease_expire_time = now + lease;
+  if (job.timeout.has_value()) out.deadline = now + *job.timeout;
+  out.job = std::move(job);
+  return out;
+}
+
+absl::StatusOr<core::LeaseClaim> RemoteWorkers::Decode(const std::string& token) const {
+  return core::DecodeLeaseToken(token, config_.token_secret);
+}
+
+absl::StatusOr<std::vector<HeartbeatAnswer>> RemoteWorkers::Heartbeat(
+    const std::vector<HeartbeatInput>& leases) {
+  std::vector<core::LeaseClaim> claims;
+  claims.reserve(leases.size());
+  for (const HeartbeatInput& in : leases) {
+    auto claim = Decode(in.lease_token);
+    if (!claim.ok()) return claim.status();
+    claims.push_back(*std::move(claim));
+  }
+  // One statement per lease duration (usually one for the whole request).
+  std::map<absl::Duration, std::vector<store::JobRef>> by_lease;
+  for (const core::LeaseClaim& c : claims) by_lease[c.lease].push_back({c.id, c.attempt});
+  std::map<Ref, core::State> held;
+  for (auto& [lease, refs] : by_lease) {
+    auto extended = store_.JobHeartbeat({.jobs = refs, .lease = lease});
+    if (!extended.ok()) return extended.status();
+    std::map<std::string, int32_t> attempt_of;
+    for (const store::JobRef& r : refs) attempt_of[r.id] = r.attempt;
+    for (const store::JobHeartbeatResult& h : *extended) held[{h.id, attempt_of[h.id]}] = h.state;
+  }
+  const absl::Time now = clock_.Now();
+  std::vector<HeartbeatAnswer> out(leases.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < leases.size(); ++i) {
+    const Ref ref{claims[i].id, claims[i].attempt};
+    auto h = held.find(ref);
+    if (h == held.end()) {
+      out[i].lost = true;
+      parked_.erase(ref);
+      continue;
+    }
+    out[i].lease_expire_time = now + claims[i].lease;
+    out[i].cancel_requested = h->second == core::State::kCancelling;
+    if (leases[i].progress.has_value()) {
+      store::JobProgressValue p = *leases[i].progress;
+      p.percent = std::clamp(p.percent, 0, 100);
+      parked_[ref] = std::move(p);
+    }
+  }
+  return out;
+}
+
+std::optional<store::JobProgressValue> RemoteWorkers::TakeProgress(const Ref& ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = parked_.find(ref);
+  if (it == parked_.end()) return std::nullopt;
+  store::JobProgressValue p = std::move(it->second);
+  parked_.erase(it);
+  return p;
+}
+
+absl::Status RemoteWorkers::Complete(const std::string& lease_token,
+                                     absl::StatusOr<google::protobuf::Struct> result,
+                                     bool retryable) {
+  auto claim = Decode(lease_token);
+  if (!claim.ok()) return claim.status();
+  store::JobCompleteParams params{.id = claim->id, .attempt = claim->attempt};
+  if (result.ok()) {
+    if (absl::Status bad = core::CheckJsonStorable(*result, "response"); !bad.ok()) return bad;
+    params.response = *std::move(result);
+    TakeProgress({claim->id, claim->attempt});  // a success records 100 %
+  } else {
+    const absl::Status& error = result.status();
+    params.error = core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
+    if (retryable && !core::IsPermanentError(error.code()) && claim->attempt < claim->max_attempts) {
+      thread_local absl::BitGen gen;
+      params.retry_after = core::RetryDelay(config_.retry, claim->attempt, gen);
+    }
+    params.progress = TakeProgress({claim->id, claim->attempt});
+  }
+  const absl::Status s = store_.JobComplete(params);
+  if (s.code() == absl::StatusCode::kAborted) return NotCurrent(*claim, "the outcome was");
+  return s;
+}
+
+absl::StatusOr<int> RemoteWorkers::Release(const std::vector<std::string>& lease_tokens) {
+  std::vector<core::LeaseClaim> claims;
+  for (const std::string& token : lease_tokens) {
+    auto claim = Decode(token);
+    if (!claim.ok()) return claim.status();
+    claims.push_back(*std::move(claim));
+  }
+  int released = 0;
+  for (const core::LeaseClaim& c : claims) {
+    TakeProgress({c.id, c.attempt});
+    const absl::Status s = store_.JobRelease({c.id, c.attempt});
+    if (s.ok()) ++released;
+    if (!s.ok() && s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return released;
+}
+
+ProgressFlushResult RemoteWorkers::FlushProgress() {
+  ProgressFlushResult out;
+  std::map<Ref, store::JobProgressValue> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(parked_);
+  }
+  if (batch.empty()) return out;
+  std::vector<store::JobProgressParams> params;
+  params.reserve(batch.size());
+  for (auto& [ref, p] : batch) {
+    params.push_back({.id = ref.first, .attempt = ref.second, .percent = p.percent,
+                      .message = p.message});
+  }
+  auto written = store_.JobProgressBatch(params);
+  if (!written.ok()) {
+    out.ok = false;
+    // Keep the values for the next pass unless a newer one arrived meanwhile.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [ref, p] : batch) parked_.emplace(ref, std::move(p));
+    return out;
+  }
+  for (const absl::Status& s : *written) out.written += s.ok() ? 1 : 0;
+  return out;
+}
+
+}  // namespace longrun::api

@@ -1,0 +1,112 @@
+// RemoteWorkers: the rules of longrun.v1.Workers, apart from gRPC (workers_service.* is the
+// thin adapter). Remote workers get the same leases, (id, attempt) fencing, retries and
+// rescue as native ones, through the same store statements:
+//  - LeaseJobs: validated here, claimed by the LeaseBroker (long polls, SKIP LOCKED claims);
+//    each job gets a lease token binding (operation, attempt) (core/lease_token.h);
+//  - Heartbeat: one statement extends every lease in the request; progress is parked and
+//    written by FlushProgress at most once per progress interval per attempt, latest wins;
+//  - CompleteJob / ReleaseJobs: fenced by the token's (id, attempt); a stale lease changes
+//    nothing and is FAILED_PRECONDITION.
+// Every method but PrepareLease blocks on the store: call them on an executor.
+#ifndef LONGRUN_SERVICES_API_REMOTE_WORKERS_H_
+#define LONGRUN_SERVICES_API_REMOTE_WORKERS_H_
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
+#include "libs/common/clock.h"
+#include "libs/core/lease_token.h"
+#include "libs/core/policy.h"
+#include "libs/store/operation_store.h"
+#include "services/api/lease_broker.h"
+
+namespace longrun::api {
+
+struct RemoteWorkersConfig {
+  std::string token_secret;  // signs lease tokens; the same on every replica
+  absl::Duration max_wait = absl::Seconds(30);
+  int32_t max_jobs = 1000;
+  absl::Duration min_lease = absl::Seconds(1);
+  absl::Duration max_lease = absl::Hours(1);
+  absl::Duration default_lease = absl::Seconds(30);
+  core::RetryPolicy retry;
+};
+
+// A LeaseJobs request as it came off the wire.
+struct LeaseJobsInput {
+  std::string worker_id;
+  std::vector<std::string> kinds;
+  std::vector<std::string> queues;
+  int32_t max_jobs = 0;
+  absl::Duration wait;                         // zero: do not wait
+  std::optional<absl::Duration> lease;         // unset: default_lease
+};
+
+// A job as a remote worker sees it.
+struct LeasedJob {
+  store::ClaimedJob job;
+  std::string lease_token;
+  absl::Time lease_expire_time;
+  std::optional<absl::Time> deadline;  // with a timeout
+};
+
+struct HeartbeatInput {
+  std::string lease_token;
+  std::optional<store::JobProgressValue> progress;
+};
+
+struct HeartbeatAnswer {
+  std::optional<absl::Time> lease_expire_time;  // unset when lost
+  bool cancel_requested = false;
+  bool lost = false;
+};
+
+struct ProgressFlushResult {
+  bool ok = true;
+  int written = 0;
+};
+
+class RemoteWorkers {
+ public:
+  RemoteWorkers(store::OperationStore& store, RemoteWorkersConfig config,
+                const Clock& clock = RealClock());
+
+  // Checks a LeaseJobs request; INVALID_ARGUMENT naming the field.
+  absl::StatusOr<LeaseRequest> PrepareLease(LeaseJobsInput input) const;
+  // What the worker gets for a job the broker claimed with `lease`.
+  LeasedJob Leased(store::ClaimedJob job, absl::Duration lease) const;
+
+  // One answer per input, in order. INVALID_ARGUMENT for a token this service did not issue.
+  absl::StatusOr<std::vector<HeartbeatAnswer>> Heartbeat(const std::vector<HeartbeatInput>& leases);
+  // `result`: the response, or the attempt's error (code not OK). FAILED_PRECONDITION when
+  // the lease is no longer current.
+  absl::Status Complete(const std::string& lease_token,
+                        absl::StatusOr<google::protobuf::Struct> result, bool retryable);
+  // Hands leased jobs back without using up their attempt; returns how many.
+  absl::StatusOr<int> Release(const std::vector<std::string>& lease_tokens);
+
+  // Writes the progress parked by heartbeats (one statement). Run every progress interval.
+  ProgressFlushResult FlushProgress();
+
+ private:
+  using Ref = std::pair<std::string, int32_t>;  // (id, attempt)
+  absl::StatusOr<core::LeaseClaim> Decode(const std::string& token) const;
+  std::optional<store::JobProgressValue> TakeProgress(const Ref& ref);
+
+  store::OperationStore& store_;
+  const RemoteWorkersConfig config_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::map<Ref, store::JobProgressValue> parked_;  // latest progress not yet written
+};
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_REMOTE_WORKERS_H_

@@ -1,0 +1,39 @@
+// longrun.v1.Workers over the callback API: converts messages and hands the work to
+// RemoteWorkers (on the executor) and the LeaseBroker (long polls, on its own thread).
+#ifndef LONGRUN_SERVICES_API_WORKERS_SERVICE_H_
+#define LONGRUN_SERVICES_API_WORKERS_SERVICE_H_
+
+#include "libs/concurrency/executor.h"
+#include "longrun/v1/workers.grpc.pb.h"
+#include "services/api/lease_broker.h"
+#include "services/api/remote_workers.h"
+
+namespace longrun::api {
+
+class WorkersService final : public longrun::v1::Workers::CallbackService {
+ public:
+  WorkersService(RemoteWorkers& remote, LeaseBroker& broker, concurrency::Executor& executor)
+      : remote_(remote), broker_(broker), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* LeaseJobs(grpc::CallbackServerContext* ctx,
+                                      const longrun::v1::LeaseJobsRequest* request,
+                                      longrun::v1::LeaseJobsResponse* response) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                      const longrun::v1::HeartbeatRequest* request,
+                                      longrun::v1::HeartbeatResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx,
+                                        const longrun::v1::CompleteJobRequest* request,
+                                        longrun::v1::CompleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* ReleaseJobs(grpc::CallbackServerContext* ctx,
+                                        const longrun::v1::ReleaseJobsRequest* request,
+                                        longrun::v1::ReleaseJobsResponse* response) override;
+
+ private:
+  RemoteWorkers& remote_;
+  LeaseBroker& broker_;
+  concurrency::Executor& executor_;
+};
+
+}  // namespace longrun::api
+
+#endif  // LONGRUN_SERVICES_API_WORKERS_SERVICE_H_
