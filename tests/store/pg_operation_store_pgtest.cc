@@ -174,6 +174,57 @@ TEST_F(PgStoreTest, ReadsSurviveTheirConnectionBeingKilled) {
             absl::StatusCode::kAborted);  // reconnected; not running, so fenced
 }
 
+// A row the store cannot decode is INTERNAL naming the column, never read as a default
+// (it used to come back QUEUED, with empty labels, response, input or history). The rows are
+// ones PostgreSQL accepts: a state a newer migration added, and jsonb values longrun does not
+// write itself.
+TEST_F(PgStoreTest, UndecodableRowsAreInternalNamingTheColumn) {
+  auto expect_internal = [&](const absl::Status& st, const std::string& column,
+                             const std::string& id) {
+    EXPECT_EQ(st.code(), absl::StatusCode::kInternal) << column << ": " << st;
+    EXPECT_NE(st.message().find(absl::StrCat("column operations.", column, " of operations/", id,
+                                             " cannot be decoded")),
+              std::string::npos)
+        << st;
+  };
+  auto set = [&](const std::string& id, const std::string& assignments) {
+    db_.Exec("UPDATE operations SET " + assignments + " WHERE id = '" + id + "'");
+  };
+
+  db_.Exec("ALTER TYPE operation_state ADD VALUE 'PAUSED'");
+  const std::string state = InsertKind("k");
+  set(state, "state = 'PAUSED'");
+  expect_internal(store_.OperationGet({.id = state}).status(), "state", state);
+  expect_internal(store_.OperationGetMany({state}).status(), "state", state);
+  expect_internal(store_.OperationList({}).status(), "state", state);
+  expect_internal(store_.OperationDelete({.id = state}), "state", state);
+  db_.Exec("DELETE FROM operations");
+
+  const std::string label = InsertKind("k");
+  set(label, "labels = '{\"n\": 1}'");
+  expect_internal(store_.OperationGet({.id = label}).status(), "labels", label);
+  const std::string labels = InsertKind("k");
+  set(labels, "labels = '[]'");
+  expect_internal(store_.OperationGet({.id = labels}).status(), "labels", labels);
+
+  const std::string response = InsertKind("k");
+  set(response, "state = 'SUCCEEDED', response = '[1]'");
+  expect_internal(store_.OperationGet({.id = response}).status(), "response", response);
+  expect_internal(store_.OperationCancel({.id = response}).status(), "response", response);
+
+  const std::string attempts = InsertKind("k");
+  set(attempts, "attempts = '[[1, \"w\"]]'");
+  expect_internal(store_.OperationGet({.id = attempts}).status(), "attempts", attempts);
+  const std::string history = InsertKind("k");
+  set(history, "attempts = '{\"attempt\": 1}'");
+  expect_internal(store_.OperationGet({.id = history}).status(), "attempts", history);
+
+  const std::string input = InsertKind("bad-input");
+  set(input, "input = '\"text\"'");
+  expect_internal(store_.JobClaim({.worker_id = "w", .kinds = {"bad-input"}}).status(), "input",
+                  input);
+}
+
 TEST(PgStoreOutageTest, UnreachableDatabaseIsUnavailable) {
   PgOperationStore store({.url = "postgresql://postgres@127.0.0.1:1/none", .pool_size = 1});
   auto op = store.OperationGet({.id = core::NewOperationId(absl::Now())});
