@@ -2,6 +2,8 @@
 #include "tests/store/operation_store_conformance.h"
 
 #include <algorithm>
+#include <cctype>
+#include <limits>
 #include <iostream>
 #include <map>
 #include <set>
@@ -251,6 +253,38 @@ TEST_P(OperationStoreConformanceTest, BatchInsertCommitsAllAndResolvesRequestIds
   });
   ASSERT_NE(it, jobs.end());
   EXPECT_TRUE(SameStruct(it->input, plain.input)) << it->input.DebugString();
+}
+
+TEST_P(OperationStoreConformanceTest, PayloadsAndIdsAreCheckedAsTheDatabaseChecksThem) {
+  // jsonb keeps what JSON can say: a non-finite number comes back as a string...
+  core::SubmitSpec spec{.kind = "k"};
+  (*spec.input.mutable_fields())["n"].set_number_value(std::numeric_limits<double>::infinity());
+  const std::string id = Insert(spec);
+  const std::vector<ClaimedJob> jobs = Claim(1);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].input.fields().at("n").string_value(), "Infinity");
+  // ... and refuses U+0000 and invalid UTF-8 (INTERNAL: callers check with
+  // core::CheckJsonStorable first), changing nothing.
+  google::protobuf::Struct bad;
+  (*bad.mutable_fields())["s"].set_string_value(std::string("a\0b", 3));
+  EXPECT_EQ(store().JobComplete({.id = id, .attempt = 1, .response = bad}).code(),
+            absl::StatusCode::kInternal);
+  (*bad.mutable_fields())["s"].set_string_value("\xff");
+  auto round = store().JobCompleteAndClaim({.successes = {{.id = id, .attempt = 1, .response = bad}}});
+  EXPECT_EQ(round.status().code(), absl::StatusCode::kInternal) << round.status();
+  spec.input = bad;
+  auto insert = store().OperationInsert(
+      {.id = core::NewOperationId(absl::Now()), .spec = spec, .max_attempts = 1});
+  EXPECT_EQ(insert.status().code(), absl::StatusCode::kInternal) << insert.status();
+  EXPECT_EQ(Get(id).state, State::kRunning);
+  EXPECT_EQ(ListAll("default", 10).size(), 1u);
+
+  // Ids are UUIDs in any case, returned in lower case.
+  std::string upper = id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(Get(upper).id, id);
+  auto bad_id = store().OperationInsert({.id = "not-a-uuid", .spec = {.kind = "k"}, .max_attempts = 1});
+  EXPECT_EQ(bad_id.status().code(), absl::StatusCode::kInternal) << bad_id.status();
 }
 
 // --- claim -----------------------------------------------------------------------------
