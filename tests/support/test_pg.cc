@@ -4,11 +4,14 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include <pqxx/pqxx>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "libs/store/pg/migrator.h"
@@ -91,6 +94,37 @@ std::string TestDatabase::QueryValue(const std::string& sql) const {
   const pqxx::result r = tx.exec(sql);
   if (r.empty() || r[0][0].is_null()) return "";
   return r[0][0].as<std::string>();
+}
+
+absl::Time TestDatabase::Now() const {
+  int64_t micros = 0;
+  if (!absl::SimpleAtoi(QueryValue("SELECT (extract(epoch from now()) * 1000000)::int8"),
+                        &micros)) {
+    std::cerr << "reading now() from the test database failed\n";
+    std::abort();
+  }
+  return absl::FromUnixMicros(micros);
+}
+
+void TestDatabase::AdvanceClock(absl::Duration d) const {
+  const std::string by = absl::StrCat(absl::ToInt64Microseconds(d));
+  pqxx::connection c(url_);
+  pqxx::nontransaction tx(c);
+  std::vector<std::string> sets;
+  for (const auto& row : tx.exec("SELECT column_name FROM information_schema.columns "
+                                 "WHERE table_name = 'operations' "
+                                 "AND data_type = 'timestamp with time zone' ORDER BY 1")) {
+    const std::string column = tx.quote_name(row[0].as<std::string>());
+    sets.push_back(absl::StrCat(column, " = ", column, " - ", by, " * interval '1 microsecond'"));
+  }
+  // attempts: [[attempt, worker, start_us, end_us, outcome, code, message], ...]
+  // (0004_attempts_inline.sql); start_us may be null.
+  sets.push_back(absl::StrCat(
+      "attempts = (SELECT jsonb_agg(jsonb_build_array(a->0, a->1, "
+      "CASE WHEN jsonb_typeof(a->2) = 'number' THEN to_jsonb((a->>2)::int8 - ", by,
+      ") ELSE a->2 END, to_jsonb((a->>3)::int8 - ", by, "), a->4, a->5, a->6) ORDER BY i) "
+      "FROM jsonb_array_elements(attempts) WITH ORDINALITY AS e(a, i))"));
+  tx.exec(absl::StrCat("UPDATE operations SET ", absl::StrJoin(sets, ", ")));
 }
 
 }  // namespace longrun::testing

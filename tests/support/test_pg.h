@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include "absl/time/time.h"
+
 namespace longrun::testing {
 
 class TestDatabase {
@@ -24,6 +26,15 @@ class TestDatabase {
   // Runs SQL and returns the first column of the first row ("" if none).
   std::string QueryValue(const std::string& sql) const;
   void Exec(const std::string& sql) const;
+  // The database's now().
+  absl::Time Now() const;
+  // Moves this database's clock forward by `d` as far as longrun can tell: one UPDATE moves
+  // every stored time of every operation back by d (each timestamptz column of operations,
+  // found in the catalog, and the start/end times in the attempts history), so a lease, a
+  // backoff, a schedule or a TTL that was d away from now() has now come. Times read before
+  // the shift are d later than the same times read after it; rows inserted afterwards are
+  // not moved. How the store tests let time pass without sleeping (docs/TESTING.md).
+  void AdvanceClock(absl::Duration d) const;
 
  private:
   std::string admin_url_;

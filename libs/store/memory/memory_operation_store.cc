@@ -121,6 +121,20 @@ MemoryOperationStore::Row* MemoryOperationStore::LiveLocked(const std::string& i
   return &row;
 }
 
+template <typename Match, typename Before>
+std::vector<MemoryOperationStore::Row*> MemoryOperationStore::SelectLocked(const Match& matches,
+                                                                         const Before& before,
+                                                                         int32_t limit) {
+  std::vector<Row*> rows;
+  for (auto& [id, row] : rows_) {
+    if (matches(row)) rows.push_back(&row);
+  }
+  const size_t n = std::min(rows.size(), static_cast<size_t>(std::max(0, limit)));
+  std::partial_sort(rows.begin(), rows.begin() + n, rows.end(), before);
+  rows.resize(n);
+  return rows;
+}
+
 namespace {
 
 // LONGRUN_APPEND_ATTEMPT: the attempt the statement ends, from the row before the change.
@@ -186,24 +200,20 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
     if (limit > 0) {
       const std::set<std::string> kinds(p.claim.kinds.begin(), p.claim.kinds.end());
       const std::set<std::string> queues(p.claim.queues.begin(), p.claim.queues.end());
-      std::vector<Row*> runnable;
-      for (auto& [id, row] : rows_) {
-        const core::Operation& op = row.op;
-        if ((op.state == core::State::kQueued || op.state == core::State::kRetryWait) &&
-            op.run_at <= now && kinds.count(op.kind) > 0 &&
-            (queues.empty() || queues.count(op.queue) > 0)) {
-          runnable.push_back(&row);
-        }
-      }
-      // ORDER BY priority DESC, run_at, id
-      auto claim_order = [](const Row* a, const Row* b) {
-        return std::make_tuple(-static_cast<int64_t>(a->op.priority), a->op.run_at, a->op.id) <
-               std::make_tuple(-static_cast<int64_t>(b->op.priority), b->op.run_at, b->op.id);
-      };
-      const size_t n = std::min(runnable.size(), static_cast<size_t>(limit));
-      std::partial_sort(runnable.begin(), runnable.begin() + n, runnable.end(), claim_order);
-      for (size_t i = 0; i < n; ++i) {
-        Row& row = *runnable[i];
+      const std::vector<Row*> claimable = SelectLocked(
+          [&](const Row& row) {
+            const core::Operation& op = row.op;
+            return (op.state == core::State::kQueued || op.state == core::State::kRetryWait) &&
+                   op.run_at <= now && kinds.count(op.kind) > 0 &&
+                   (queues.empty() || queues.count(op.queue) > 0);
+          },
+          [](const Row* a, const Row* b) {  // ORDER BY priority DESC, run_at, id
+            return std::make_tuple(-static_cast<int64_t>(a->op.priority), a->op.run_at, a->op.id) <
+                   std::make_tuple(-static_cast<int64_t>(b->op.priority), b->op.run_at, b->op.id);
+          },
+          limit);
+      for (Row* claimed : claimable) {
+        Row& row = *claimed;
         core::Operation& op = row.op;
         op.state = core::State::kRunning;
         ++op.attempt;
@@ -338,16 +348,15 @@ absl::StatusOr<int> MemoryOperationStore::JobFailUnstarted(const JobFailUnstarte
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = NowMicros();
     const absl::Time cutoff = now - TruncMicros(p.older_than);
-    std::vector<Row*> late;
-    for (auto& [id, row] : rows_) {
-      if (row.op.state == core::State::kQueued && row.op.attempt == 0 && row.op.run_at < cutoff) {
-        late.push_back(&row);
-      }
-    }
-    std::sort(late.begin(), late.end(), [](const Row* a, const Row* b) {
-      return std::tie(a->op.run_at, a->op.id) < std::tie(b->op.run_at, b->op.id);
-    });
-    if (late.size() > static_cast<size_t>(p.limit)) late.resize(p.limit);
+    const std::vector<Row*> late = SelectLocked(
+        [&](const Row& row) {
+          return row.op.state == core::State::kQueued && row.op.attempt == 0 &&
+                 row.op.run_at < cutoff;
+        },
+        [](const Row* a, const Row* b) {
+          return std::tie(a->op.run_at, a->op.id) < std::tie(b->op.run_at, b->op.id);
+        },
+        p.limit);
     for (Row* row : late) {
       core::Operation& op = row->op;
       op.state = core::State::kFailed;
@@ -428,16 +437,16 @@ absl::StatusOr<int> MemoryOperationStore::JobRescueStuck(const JobRescueParams& 
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = NowMicros();
-    std::vector<Row*> stuck;
-    for (auto& [id, row] : rows_) {
-      if (IsLive(row.op.state) && row.lease_expires_at.has_value() && *row.lease_expires_at < now) {
-        stuck.push_back(&row);
-      }
-    }
-    std::sort(stuck.begin(), stuck.end(), [](const Row* a, const Row* b) {
-      return std::tie(*a->lease_expires_at, a->op.id) < std::tie(*b->lease_expires_at, b->op.id);
-    });
-    if (stuck.size() > static_cast<size_t>(p.limit)) stuck.resize(p.limit);
+    const std::vector<Row*> stuck = SelectLocked(
+        [&](const Row& row) {
+          return IsLive(row.op.state) && row.lease_expires_at.has_value() &&
+                 *row.lease_expires_at < now;
+        },
+        [](const Row* a, const Row* b) {
+          return std::tie(*a->lease_expires_at, a->op.id) <
+                 std::tie(*b->lease_expires_at, b->op.id);
+        },
+        p.limit);
     for (Row* row : stuck) {
       core::Operation& op = row->op;
       const bool cancelling = op.state == core::State::kCancelling;
@@ -691,21 +700,24 @@ absl::StatusOr<int> MemoryOperationStore::OperationPrune(const OperationPrunePar
   LONGRUN_RETURN_IF_ERROR(CheckLimit(p.limit));
   std::lock_guard<std::mutex> lock(mu_);
   const absl::Time cutoff = NowMicros() - TruncMicros(p.older_than);
-  std::vector<std::pair<absl::Time, std::string>> expired;  // (end_time, id)
-  for (const auto& [id, row] : rows_) {
-    if (row.op.state == p.state && row.op.end_time.has_value() && *row.op.end_time < cutoff) {
-      expired.emplace_back(*row.op.end_time, id);
-    }
-  }
-  std::sort(expired.begin(), expired.end());
-  if (expired.size() > static_cast<size_t>(p.limit)) expired.resize(p.limit);
-  for (const auto& [end_time, id] : expired) {
+  const std::vector<Row*> expired = SelectLocked(
+      [&](const Row& row) {
+        return row.op.state == p.state && row.op.end_time.has_value() &&
+               *row.op.end_time < cutoff;
+      },
+      [](const Row* a, const Row* b) {
+        return std::tie(*a->op.end_time, a->op.id) < std::tie(*b->op.end_time, b->op.id);
+      },
+      p.limit);
+  std::vector<std::string> ids;
+  for (const Row* row : expired) ids.push_back(row->op.id);
+  for (const std::string& id : ids) {
     auto it = rows_.find(id);
     const core::Operation& op = it->second.op;
     if (!op.request_id.empty()) request_ids_.erase({op.tenant, op.request_id});
     rows_.erase(it);
   }
-  return static_cast<int>(expired.size());
+  return static_cast<int>(ids.size());
 }
 
 absl::StatusOr<google::protobuf::Struct> MemoryOperationStore::InputForTest(const std::string& id) {

@@ -109,6 +109,9 @@ class MemoryOperationStore final : public OperationStore {
   void CompleteSuccessLocked(Row& row, const google::protobuf::Struct& response, absl::Time now);
   // The row of a live attempt (RUNNING or CANCELLING at `attempt`), or nullptr.
   Row* LiveLocked(const std::string& id, int32_t attempt);
+  // SELECT ... WHERE matches ORDER BY before LIMIT limit.
+  template <typename Match, typename Before>
+  std::vector<Row*> SelectLocked(const Match& matches, const Before& before, int32_t limit);
   void AddNotifier(MemoryJobNotifier* n);
   void RemoveNotifier(MemoryJobNotifier* n);
 

@@ -4,7 +4,6 @@
 #include "libs/store/memory/memory_operation_store.h"
 
 #include <atomic>
-#include <cmath>
 #include <set>
 #include <thread>
 
@@ -185,25 +184,6 @@ TEST_F(MemoryStoreTest, ChangeObserverSeesUpdatesButNotInsertsOrDeletes) {
   store_.SetChangeObserver(nullptr);
   ASSERT_TRUE(store_.JobProgress({.id = b, .attempt = 1, .percent = 5}).ok());
   EXPECT_EQ(payloads.size(), 3u);
-}
-
-TEST_F(MemoryStoreTest, PayloadsTakeTheJsonbRoundTrip) {
-  core::SubmitSpec spec;
-  spec.kind = "k";
-  (*spec.input.mutable_fields())["n"].set_number_value(std::nan(""));
-  auto r = store_.OperationInsert(
-      {.id = core::NewOperationId(clock_.Now()), .spec = spec, .max_attempts = 1});
-  ASSERT_TRUE(r.ok()) << r.status();
-  auto input = store_.InputForTest(r->operation.id);
-  ASSERT_TRUE(input.ok());
-  EXPECT_EQ(input->fields().at("n").string_value(), "NaN");
-
-  (*spec.input.mutable_fields())["s"].set_string_value(std::string("a\0b", 3));
-  EXPECT_EQ(store_.OperationInsert(
-                      {.id = core::NewOperationId(clock_.Now()), .spec = spec, .max_attempts = 1})
-                .status()
-                .code(),
-            absl::StatusCode::kInternal);
 }
 
 TEST_F(MemoryStoreTest, ConcurrentClaimersNeverShareAJob) {

@@ -19,10 +19,27 @@ namespace {
 
 std::string ToJson(const google::protobuf::Struct& s) { return core::StructToJson(s); }
 
-// jsonb text from PostgreSQL is always a valid object here (the columns only ever receive
-// objects); anything else would be a bug, read as an empty object.
-google::protobuf::Struct StructFromJson(const std::string& json) {
-  return core::StructFromJson(json).value_or(google::protobuf::Struct());
+// A row this code cannot decode (a bug, or a schema it does not know, such as a state a
+// newer migration added) is kInternal naming the column, never a silent default.
+absl::Status Undecodable(absl::string_view column, absl::string_view id, absl::string_view why) {
+  return absl::InternalError(absl::StrCat("column operations.", column, " of operations/", id,
+                                          " cannot be decoded: ", why));
+}
+
+absl::StatusOr<core::State> DecodeState(const pqxx::field& f, absl::string_view id) {
+  const std::string text = f.as<std::string>();
+  absl::StatusOr<core::State> state = core::ParseState(text);
+  if (!state.ok()) return Undecodable("state", id, absl::StrCat("unknown state \"", text, "\""));
+  return *state;
+}
+
+// A jsonb column that holds a JSON object.
+absl::StatusOr<google::protobuf::Struct> DecodeObject(const pqxx::field& f,
+                                                      absl::string_view column,
+                                                      absl::string_view id) {
+  absl::StatusOr<google::protobuf::Struct> s = core::StructFromJson(f.as<std::string>());
+  if (!s.ok()) return Undecodable(column, id, s.status().message());
+  return s;
 }
 
 std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
@@ -36,14 +53,56 @@ std::optional<absl::Time> OptTime(const pqxx::field& f) {
   return absl::FromUnixMicros(f.as<int64_t>());
 }
 
+// The attempts column (0004_attempts_inline.sql):
+// [[attempt, worker_id, start_us, end_us, outcome, error_code, error_message], ...], where
+// worker_id, start_us, error_code and error_message may be null.
+absl::StatusOr<std::vector<core::AttemptRecord>> DecodeAttempts(const pqxx::field& f,
+                                                                absl::string_view id) {
+  std::vector<core::AttemptRecord> attempts;
+  if (f.is_null()) return attempts;
+  const absl::StatusOr<google::protobuf::Value> list = core::ValueFromJson(f.as<std::string>());
+  if (!list.ok()) return Undecodable("attempts", id, list.status().message());
+  if (!list->has_list_value()) return Undecodable("attempts", id, "not an array");
+  using Kind = google::protobuf::Value::KindCase;
+  auto is = [](const google::protobuf::Value& v, Kind kind, bool nullable) {
+    return v.kind_case() == kind || (nullable && v.kind_case() == Kind::kNullValue);
+  };
+  for (int i = 0; i < list->list_value().values_size(); ++i) {
+    const google::protobuf::Value& entry = list->list_value().values(i);
+    const auto& e = entry.list_value().values();
+    if (!entry.has_list_value() || e.size() != 7 || !is(e[0], Kind::kNumberValue, false) ||
+        !is(e[1], Kind::kStringValue, true) || !is(e[2], Kind::kNumberValue, true) ||
+        !is(e[3], Kind::kNumberValue, false) || !is(e[4], Kind::kStringValue, false) ||
+        !is(e[5], Kind::kNumberValue, true) || !is(e[6], Kind::kStringValue, true)) {
+      return Undecodable("attempts", id,
+                         absl::StrCat("entry ", i, " is not [attempt, worker_id, start_us, "
+                                      "end_us, outcome, error_code, error_message]"));
+    }
+    core::AttemptRecord a;
+    a.attempt = static_cast<int32_t>(e[0].number_value());
+    a.worker_id = e[1].string_value();
+    if (e[2].has_number_value()) {
+      a.start_time = absl::FromUnixMicros(static_cast<int64_t>(e[2].number_value()));
+    }
+    a.end_time = absl::FromUnixMicros(static_cast<int64_t>(e[3].number_value()));
+    a.outcome = e[4].string_value();
+    if (e[5].has_number_value()) {
+      a.error = core::OperationError{static_cast<int>(e[5].number_value()), e[6].string_value()};
+    }
+    attempts.push_back(std::move(a));
+  }
+  return attempts;
+}
+
 // Reads LONGRUN_OPERATION_COLUMNS; `fingerprint` receives the stored request fingerprint.
-core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nullptr) {
+absl::StatusOr<core::Operation> ReadOperation(const pqxx::row& r,
+                                              std::string* fingerprint = nullptr) {
   core::Operation op;
   op.id = r[0].as<std::string>();
   op.tenant = r[1].as<std::string>();
   op.kind = r[2].as<std::string>();
   op.queue = r[3].as<std::string>();
-  op.state = core::ParseState(r[4].as<std::string>()).value_or(core::State::kQueued);
+  LONGRUN_ASSIGN_OR_RETURN(op.state, DecodeState(r[4], op.id));
   op.priority = r[5].as<int32_t>();
   op.attempt = r[6].as<int32_t>();
   op.max_attempts = r[7].as<int32_t>();
@@ -51,8 +110,12 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   op.progress_percent = r[9].as<int32_t>();
   op.progress_message = r[10].as<std::string>();
   op.request_id = r[11].as<std::string>();
-  const google::protobuf::Struct labels = StructFromJson(r[12].as<std::string>());
+  LONGRUN_ASSIGN_OR_RETURN(const google::protobuf::Struct labels,
+                           DecodeObject(r[12], "labels", op.id));
   for (const auto& [k, v] : labels.fields()) {
+    if (!v.has_string_value()) {
+      return Undecodable("labels", op.id, absl::StrCat("label \"", k, "\" is not a string"));
+    }
     op.labels[k] = v.string_value();
   }
   op.create_time = absl::FromUnixMicros(r[13].as<int64_t>());
@@ -61,31 +124,28 @@ core::Operation ReadOperation(const pqxx::row& r, std::string* fingerprint = nul
   op.start_time = OptTime(r[16]);
   op.end_time = OptTime(r[17]);
   op.version = r[18].as<int64_t>();
-  if (!r[19].is_null()) op.response = StructFromJson(r[19].as<std::string>());
+  if (!r[19].is_null()) {
+    LONGRUN_ASSIGN_OR_RETURN(op.response, DecodeObject(r[19], "response", op.id));
+  }
   if (!r[20].is_null()) {
     op.error = core::OperationError{r[20].as<int>(), r[21].is_null() ? "" : r[21].as<std::string>()};
   }
   if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
-  if (r.size() > 23 && !r[23].is_null()) {
-    // [[attempt, worker, start_us, end_us, outcome, code, message], ...]
-    const google::protobuf::Value entries =
-        core::ValueFromJson(r[23].as<std::string>()).value_or(google::protobuf::Value());
-    for (const auto& v : entries.list_value().values()) {
-      const auto& f = v.list_value().values();
-      if (f.size() != 7) continue;
-      core::AttemptRecord a;
-      a.attempt = static_cast<int32_t>(f[0].number_value());
-      a.worker_id = f[1].string_value();
-      if (f[2].has_number_value()) a.start_time = absl::FromUnixMicros(static_cast<int64_t>(f[2].number_value()));
-      a.end_time = absl::FromUnixMicros(static_cast<int64_t>(f[3].number_value()));
-      a.outcome = f[4].string_value();
-      if (f[5].has_number_value()) {
-        a.error = core::OperationError{static_cast<int>(f[5].number_value()), f[6].string_value()};
-      }
-      op.attempts.push_back(std::move(a));
-    }
+  if (r.size() > 23) {
+    LONGRUN_ASSIGN_OR_RETURN(op.attempts, DecodeAttempts(r[23], op.id));
   }
   return op;
+}
+
+// Decodes every row into *ops; the first row that cannot be decoded fails the read.
+absl::Status ReadOperations(const pqxx::result& r, std::vector<core::Operation>* ops) {
+  ops->clear();
+  ops->reserve(r.size());
+  for (const auto& row : r) {
+    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, ReadOperation(row));
+    ops->push_back(std::move(op));
+  }
+  return absl::OkStatus();
 }
 
 // Builds a PostgreSQL array literal (for text[], uuid[], jsonb[], int[] ... casts):
@@ -167,6 +227,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   std::optional<std::string> queues;
   if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
   std::set<std::pair<std::string, int32_t>> applied;  // (id, attempt)
+  absl::Status decoded;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared(
@@ -185,10 +246,17 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
       j.attempt = row[3].as<int32_t>();
       j.max_attempts = row[4].as<int32_t>();
       if (!row[5].is_null()) j.timeout = absl::Microseconds(row[5].as<int64_t>());
-      j.input = StructFromJson(row[6].as<std::string>());
+      absl::StatusOr<google::protobuf::Struct> input = DecodeObject(row[6], "input", j.id);
+      if (!input.ok()) {
+        // The round is committed; its claimed jobs come back through their leases.
+        decoded = input.status();
+        return;
+      }
+      j.input = *std::move(input);
       out.claimed.push_back(std::move(j));
     }
   }));
+  LONGRUN_RETURN_IF_ERROR(decoded);
   out.completed.reserve(p.successes.size());
   for (const JobCompleteParams& s : p.successes) {
     out.completed.push_back(
@@ -284,15 +352,21 @@ absl::StatusOr<std::vector<JobHeartbeatResult>> PgOperationStore::JobHeartbeat(
     absl::StrAppend(&attempts, attempts.size() > 1 ? "," : "", j.attempt);
   }
   attempts += "}";
+  absl::Status decoded;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared("JobHeartbeat", TextArray(ids), attempts,
                                             absl::ToInt64Microseconds(p.lease));
     for (const auto& row : r) {
-      held.push_back({row[0].as<std::string>(),
-                      core::ParseState(row[1].as<std::string>()).value_or(core::State::kRunning)});
+      absl::StatusOr<core::State> state = DecodeState(row[1], row[0].as<std::string>());
+      if (!state.ok()) {
+        decoded = state.status();
+        return;
+      }
+      held.push_back({row[0].as<std::string>(), *state});
     }
   }));
+  LONGRUN_RETURN_IF_ERROR(decoded);
   return held;
 }
 
@@ -341,17 +415,17 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
   }
   absl::StrAppend(&sql, " ORDER BY create_time DESC, id DESC LIMIT ", std::max(0, p.limit));
   std::vector<core::Operation> ops;
+  absl::Status decoded;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-    ops.reserve(r.size());
-    for (const auto& row : r) ops.push_back(ReadOperation(row));
+    decoded = ReadOperations(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)), &ops);
   }, PgPool::RetryPolicy::kRetryReadOnStaleConnection));
+  LONGRUN_RETURN_IF_ERROR(decoded);
   return ops;
 }
 
 absl::StatusOr<core::Operation> PgOperationStore::OperationCancel(const OperationGetParams& p) {
-  std::optional<core::Operation> op;
+  std::optional<absl::StatusOr<core::Operation>> op;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     tx.exec_prepared("OperationCancel", p.id, p.tenant);
@@ -365,26 +439,27 @@ absl::StatusOr<core::Operation> PgOperationStore::OperationCancel(const Operatio
 }
 
 absl::Status PgOperationStore::OperationDelete(const OperationGetParams& p) {
-  std::optional<core::State> live_state;
+  std::optional<absl::StatusOr<core::Operation>> live;
   bool deleted = false;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     deleted = tx.exec_prepared("OperationDelete", p.id, p.tenant).affected_rows() > 0;
     if (deleted) return;
     const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
-    if (!r.empty()) live_state = ReadOperation(r[0]).state;
+    if (!r.empty()) live = ReadOperation(r[0]);
   }));
   if (deleted) return absl::OkStatus();
-  if (!live_state.has_value()) {
+  if (!live.has_value()) {
     return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
   }
+  LONGRUN_RETURN_IF_ERROR(live->status());
   return absl::FailedPreconditionError(absl::StrCat(
-      "operation ", core::OperationName(p.id), " is ", core::StateName(*live_state),
+      "operation ", core::OperationName(p.id), " is ", core::StateName((*live)->state),
       ": only finished operations can be deleted (cancel it first and delete it once done)"));
 }
 
 absl::StatusOr<core::Operation> PgOperationStore::OperationGet(const OperationGetParams& p) {
-  std::optional<core::Operation> op;
+  std::optional<absl::StatusOr<core::Operation>> op;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
@@ -400,12 +475,12 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationGetMany(
     const std::vector<std::string>& ids) {
   std::vector<core::Operation> ops;
   if (ids.empty()) return ops;
+  absl::Status decoded;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    const pqxx::result r = tx.exec_prepared("OperationGetMany", TextArray(ids));
-    ops.reserve(r.size());
-    for (const auto& row : r) ops.push_back(ReadOperation(row));
+    decoded = ReadOperations(tx.exec_prepared("OperationGetMany", TextArray(ids)), &ops);
   }, PgPool::RetryPolicy::kRetryReadOnStaleConnection));
+  LONGRUN_RETURN_IF_ERROR(decoded);
   return ops;
 }
 
@@ -450,11 +525,15 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
         priorities.Done(), attempts.Done(), timeouts.Done(), schedules.Done(), request_ids.Done(),
         fingerprints.Done(), labels.Done(), inputs.Done());
     for (const auto& row : r) {
-      core::Operation op = ReadOperation(row);
-      auto it = index.find(op.id);
+      auto it = index.find(row[0].as<std::string>());
       if (it == index.end()) continue;
       inserted[it->second] = true;
-      results[it->second] = OperationInsertResult{std::move(op), true};
+      absl::StatusOr<core::Operation> op = ReadOperation(row);
+      if (op.ok()) {
+        results[it->second] = OperationInsertResult{*std::move(op), true};
+      } else {
+        results[it->second] = op.status();
+      }
     }
   }));
   // Rows skipped by ON CONFLICT reused a request_id: resolve each as a single Submit would
@@ -484,7 +563,8 @@ absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
 
   // Two rounds at most: the conflicting row may be deleted between our insert and read.
   for (int round = 0; round < 2; ++round) {
-    std::optional<OperationInsertResult> result;
+    std::optional<absl::StatusOr<core::Operation>> read;
+    bool created = false;
     std::string existing_fingerprint;
     LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
@@ -492,22 +572,24 @@ absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
                                         s.priority, p.max_attempts, timeout_us, schedule_us,
                                         request_id, fingerprint, labels, input);
       if (!r.empty()) {
-        result = OperationInsertResult{ReadOperation(r[0]), true};
+        read = ReadOperation(r[0]);
+        created = true;
         return;
       }
       // ON CONFLICT DO NOTHING waited for any concurrent insert of this key to commit, so a
       // fresh statement sees the winner.
       r = tx.exec_prepared("OperationGetByRequestId", p.tenant, s.request_id);
-      if (!r.empty()) result = OperationInsertResult{ReadOperation(r[0], &existing_fingerprint), false};
+      if (!r.empty()) read = ReadOperation(r[0], &existing_fingerprint);
     }));
-    if (!result.has_value()) continue;
-    if (!result->created && existing_fingerprint != p.fingerprint) {
+    if (!read.has_value()) continue;
+    LONGRUN_RETURN_IF_ERROR(read->status());
+    if (!created && existing_fingerprint != p.fingerprint) {
       return absl::AlreadyExistsError(absl::StrCat(
           "request_id \"", s.request_id, "\" was already used for a different request, which "
-          "created ", core::OperationName(result->operation.id),
+          "created ", core::OperationName((*read)->id),
           "; use a new request_id for a new request"));
     }
-    return *std::move(result);
+    return OperationInsertResult{*std::move(*read), created};
   }
   return absl::AbortedError("request_id conflict kept changing; retry the request");
 }
