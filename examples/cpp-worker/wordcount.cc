@@ -1,5 +1,9 @@
 #include "wordcount.h"
 
+#include <algorithm>
+
+#include "absl/time/clock.h"
+
 namespace example {
 namespace {
 
@@ -76,6 +80,21 @@ absl::StatusOr<google::protobuf::Struct> WordCount(longrun::JobContext& ctx) {
   auto it = ctx.input().fields().find("text");
   if (it == ctx.input().fields().end() || !it->second.has_string_value()) {
     return absl::InvalidArgumentError("input.text must be a string");
+  }
+  // Optional: pretend the work is slow (progress reported, cancellation honoured).
+  double sleep_seconds = 0;
+  if (auto s = ctx.input().fields().find("sleep_seconds"); s != ctx.input().fields().end()) {
+    sleep_seconds = s->second.number_value();
+    if (!s->second.has_number_value() || !(sleep_seconds >= 0 && sleep_seconds <= 3600)) {
+      return absl::InvalidArgumentError("input.sleep_seconds must be in 0..3600");
+    }
+  }
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(sleep_seconds);
+  for (absl::Time now = start; now < end; now = absl::Now()) {
+    if (!ctx.SleepFor(std::min(absl::Milliseconds(100), end - now))) return ctx.StopReason();
+    ctx.ReportProgress(static_cast<int>(100 * ((absl::Now() - start) / (end - start))),
+                       "counting");
   }
   const Counts counts = CountWords(it->second.string_value());
   google::protobuf::Struct out;

@@ -1,4 +1,6 @@
-// example.wordcount: {"text": t} -> {"words": w, "lines": l}.
+// example.wordcount: {"text": t} -> {"words": w, "lines": l}. An optional
+// "sleep_seconds": s (0..3600) pretends the work takes s seconds, reporting progress and
+// honouring cancellation (tests use it to have a job running).
 #ifndef LONGRUN_EXAMPLE_WORDCOUNT_H_
 #define LONGRUN_EXAMPLE_WORDCOUNT_H_
 

@@ -33,6 +33,12 @@ absl::Status ApiConfig::Validate() const {
   if (lease_poll_interval < absl::Milliseconds(10)) {
     return absl::InvalidArgumentError("--lease-poll-interval must be at least 10ms");
   }
+  if (rescue_interval != absl::ZeroDuration() && rescue_interval < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--rescue-interval must be 0 (off) or at least 100ms");
+  }
+  if (schedule_to_start < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--schedule-to-start must not be negative");
+  }
   if (retry.base <= absl::ZeroDuration() || retry.cap < retry.base) {
     return absl::InvalidArgumentError("--retry-base must be positive and --retry-cap >= it");
   }

@@ -31,6 +31,10 @@ struct ApiConfig {
   absl::Duration progress_interval = absl::Milliseconds(250);  // remote progress writes
   absl::Duration lease_poll_interval = absl::Seconds(1);       // long polls claim this often
   core::RetryPolicy retry;  // back-off of remote workers' retryable failures
+  // The api rescues expired leases too, so a deployment with only remote workers has a
+  // rescuer. Zero: off (native workers rescue).
+  absl::Duration rescue_interval = absl::Seconds(5);
+  absl::Duration schedule_to_start = absl::Hours(24);  // zero: never fail unstarted jobs
 
   absl::Status Validate() const;
 };

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "absl/random/random.h"
 #include "absl/time/clock.h"
@@ -19,6 +20,7 @@
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
 #include "libs/store/pg/pg_operation_store.h"
+#include "libs/worker/rescue_loop.h"
 #include "services/api/api_config.h"
 #include "services/api/google_operations_service.h"
 #include "services/api/job_wake.h"
@@ -88,6 +90,12 @@ int main(int argc, char** argv) {
   flags.Duration("retry-base", &config.retry.base,
                  "first back-off ceiling after a remote worker's retryable failure (full jitter)");
   flags.Duration("retry-cap", &config.retry.cap, "largest back-off after a remote failure");
+  flags.Duration("rescue-interval", &config.rescue_interval,
+                 "how often this api re-queues jobs whose lease expired, as workers do, so "
+                 "remote-only deployments have a rescuer (0: off)");
+  flags.Duration("schedule-to-start", &config.schedule_to_start,
+                 "with the rescuer: fail jobs no worker started this long after their scheduled "
+                 "time (0: never)");
   flags.Duration("max-wait", &config.max_wait,
                  "longest a WaitOperation blocks, whatever its timeout or deadline");
   flags.Duration("watch-refresh", &config.watch_refresh,
@@ -156,6 +164,17 @@ int main(int argc, char** argv) {
       {.interval = config.progress_interval, .first_delay = config.progress_interval},
       [&remote] { return remote.FlushProgress().ok; });
   remote_progress.Start();
+  longrun::worker::RescueLoop rescue({.interval = config.rescue_interval,
+                                      .schedule_to_start = config.schedule_to_start,
+                                      .worker_id = "longrun-api"},
+                                     store);
+  std::optional<longrun::concurrency::LoopThread> rescuer;
+  if (config.rescue_interval > absl::ZeroDuration()) {
+    rescuer.emplace(longrun::concurrency::LoopThreadConfig{.interval = config.rescue_interval,
+                                                           .first_delay = config.rescue_interval},
+                    [&rescue] { return rescue.RunOnce().ok; });
+    rescuer->Start();
+  }
   // The process's one LISTEN connection: change notifications feed the watch hub, job
   // wake-ups the lease broker.
   longrun::store::pg::PgListener listener({
@@ -217,6 +236,7 @@ int main(int argc, char** argv) {
   batcher.Shutdown();
   executor.Shutdown();
   remote_progress.Stop();
+  if (rescuer.has_value()) rescuer->Stop();
   remote.FlushProgress();
   waker.Stop();
   listener.Stop();

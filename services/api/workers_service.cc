@@ -92,7 +92,7 @@ grpc::ServerUnaryReactor* WorkersService::Heartbeat(grpc::CallbackServerContext*
     leases.reserve(request->leases_size());
     for (const auto& l : request->leases()) {
       HeartbeatInput in{.lease_token = l.lease_token()};
-      if (l.has_progress_percent()) in.progress = {l.progress_percent(), l.progress_message()};
+      if (l.has_progress()) in.progress = {l.progress().percent(), l.progress().message()};
       leases.push_back(std::move(in));
     }
     LONGRUN_ASSIGN_OR_RETURN(std::vector<HeartbeatAnswer> answers, remote_.Heartbeat(leases));
@@ -129,8 +129,7 @@ grpc::ServerUnaryReactor* WorkersService::CompleteJob(
       default:
         return absl::InvalidArgumentError("result: set response or error");
     }
-    return remote_.Complete(request->lease_token(), std::move(result),
-                            !request->has_retryable() || request->retryable());
+    return remote_.Complete(request->lease_token(), std::move(result), !request->permanent());
   });
 }
 

@@ -40,6 +40,8 @@ STUB_MODULES = {
     "refl_grpc": "grpc.reflection.v1alpha.reflection_pb2_grpc",
     "health_pb2": "grpc.health.v1.health_pb2",
     "health_grpc": "grpc.health.v1.health_pb2_grpc",
+    "workers_pb2": "longrun.v1.workers_pb2",
+    "workers_grpc": "longrun.v1.workers_pb2_grpc",
 }
 # Imports among those protos that protoc must also generate (the google/protobuf ones ship
 # with python3-protobuf).
@@ -47,6 +49,7 @@ PROTO_IMPORTS = {
     "google/longrunning/operations.proto": ["google/rpc/status.proto"],
     "longrun/v1/operations.proto": ["google/rpc/status.proto",
                                     "google/longrunning/operations.proto"],
+    "longrun/v1/workers.proto": ["google/rpc/status.proto"],
 }
 
 
@@ -198,20 +201,19 @@ class Env:
             rc = proc.poll()
             check(rc is None, "%s (pid %d) exited early with %s" % (name, proc.pid, rc))
 
-    def start_stack(self, worker_concurrency=2, ready_timeout=30, worker_binary=None):
-        """Fresh database, migrate, longrun-api + longrun-worker (or `worker_binary`, a
-        worker built on the SDK); waits until the API accepts connections. Returns
-        (channel, "127.0.0.1:PORT")."""
+    def start_stack(self, worker_concurrency=2, ready_timeout=30, worker_binary=None,
+                    native_worker=True, api_args=()):
+        """Fresh database, migrate, longrun-api (with `api_args`) + longrun-worker (or
+        `worker_binary`, a worker built on the SDK; none without `native_worker`); waits
+        until the API accepts connections. Returns (channel, "127.0.0.1:PORT")."""
         import grpc
         self.setup_database()
         self.run_migrate()
         addr = "127.0.0.1:%d" % free_port()
         self.spawn("longrun-api", [self.binary("longrun-api"), "--listen=" + addr,
-                                   "--database-url=" + self.db_url])
-        worker = worker_binary or self.binary("longrun-worker")
-        self.spawn(os.path.basename(worker), [worker,
-                                      "--database-url=" + self.db_url,
-                                      "--concurrency=%d" % worker_concurrency])
+                                   "--database-url=" + self.db_url] + list(api_args))
+        if native_worker:
+            self.start_native_worker(worker_binary, worker_concurrency)
         self.channel = channel = grpc.insecure_channel(addr)
         deadline = time.monotonic() + ready_timeout
         while True:
@@ -224,6 +226,27 @@ class Env:
                       "server at %s not ready within %ds" % (addr, ready_timeout))
         say("# server ready at %s" % addr)
         return channel, addr
+
+    def stop(self, proc, timeout=30):
+        """SIGTERM one child we started and wait for it; returns its exit status."""
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=timeout)
+        self.procs = [p for p in self.procs if p[1] is not proc]
+        say("# pid %d exited with %s after SIGTERM" % (proc.pid, rc))
+        return rc
+
+    def kill(self, proc):
+        """SIGKILL one child we started (a crash); it is no longer checked or stopped."""
+        proc.kill()
+        proc.wait(timeout=10)
+        self.procs = [p for p in self.procs if p[1] is not proc]
+        say("# killed pid %d (SIGKILL)" % proc.pid)
+
+    def start_native_worker(self, worker_binary=None, concurrency=2, name=None, extra=()):
+        worker = worker_binary or self.binary("longrun-worker")
+        return self.spawn(name or os.path.basename(worker),
+                          [worker, "--database-url=" + self.db_url,
+                           "--concurrency=%d" % concurrency] + list(extra))
 
     def stop_processes(self):
         """SIGTERM each child we started (by its PID), then SIGKILL what is left."""
