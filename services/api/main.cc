@@ -133,12 +133,13 @@ int main(int argc, char** argv) {
   }
 
 
-  // Executor threads, plus the Submit batch flushers, the watch hub and the job waker, each
-  // hold at most one connection at a time.
+  // Executor threads, plus the Submit batch flushers, the watch hub, the job waker, the lease
+  // broker, the two remote completion flushers, the remote progress loop and the rescuer,
+  // each hold at most one connection at a time.
   const longrun::api::SubmitBatcherConfig batcher_config;
   longrun::store::pg::PgOperationStore store({.url = config.database_url,
                                               .pool_size = static_cast<int>(config.db_pool_size) +
-                                                           batcher_config.flushers + 4,
+                                                           batcher_config.flushers + 7,
                                               .application_name = "longrun-api"});
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
@@ -235,6 +236,7 @@ int main(int argc, char** argv) {
                    absl::ToChronoMicroseconds(config.shutdown_grace));
   batcher.Shutdown();
   executor.Shutdown();
+  remote.Shutdown();
   remote_progress.Stop();
   if (rescuer.has_value()) rescuer->Stop();
   remote.FlushProgress();

@@ -46,7 +46,11 @@ absl::Status NotCurrent(const core::LeaseClaim& claim, absl::string_view what) {
 
 RemoteWorkers::RemoteWorkers(store::OperationStore& store, RemoteWorkersConfig config,
                              const Clock& clock)
-    : store_(store), config_(std::move(config)), clock_(clock) {}
+    : store_(store),
+      config_(std::move(config)),
+      clock_(clock),
+      completions_(/*threads=*/2, /*max_batch=*/512, /*max_queue=*/20000,
+                   [this](std::vector<Completion>& batch) { FlushCompletions(batch); }) {}
 
 absl::StatusOr<LeaseRequest> RemoteWorkers::PrepareLease(LeaseJobsInput input) const {
   if (!IsValidWorkerId(input.worker_id)) {
@@ -146,28 +150,67 @@ std::optional<store::JobProgressValue> RemoteWorkers::TakeProgress(const Ref& re
   return p;
 }
 
-absl::Status RemoteWorkers::Complete(const std::string& lease_token,
-                                     absl::StatusOr<google::protobuf::Struct> result,
-                                     bool retryable) {
+void RemoteWorkers::Complete(const std::string& lease_token,
+                             absl::StatusOr<google::protobuf::Struct> result, bool retryable,
+                             std::function<void(absl::Status)> done) {
   auto claim = Decode(lease_token);
-  if (!claim.ok()) return claim.status();
-  store::JobCompleteParams params{.id = claim->id, .attempt = claim->attempt};
+  if (!claim.ok()) return done(claim.status());
+  Completion c{.claim = *claim, .params = {.id = claim->id, .attempt = claim->attempt}};
   if (result.ok()) {
-    if (absl::Status bad = core::CheckJsonStorable(*result, "response"); !bad.ok()) return bad;
-    params.response = *std::move(result);
-    TakeProgress({claim->id, claim->attempt});  // a success records 100 %
+    if (absl::Status bad = core::CheckJsonStorable(*result, "response"); !bad.ok()) {
+      return done(bad);
+    }
+    c.params.response = *std::move(result);
   } else {
     const absl::Status& error = result.status();
-    params.error = core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
+    c.params.error =
+        core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
     if (retryable && !core::IsPermanentError(error.code()) && claim->attempt < claim->max_attempts) {
       thread_local absl::BitGen gen;
-      params.retry_after = core::RetryDelay(config_.retry, claim->attempt, gen);
+      c.params.retry_after = core::RetryDelay(config_.retry, claim->attempt, gen);
     }
-    params.progress = TakeProgress({claim->id, claim->attempt});
   }
-  const absl::Status s = store_.JobComplete(params);
-  if (s.code() == absl::StatusCode::kAborted) return NotCurrent(*claim, "the outcome was");
-  return s;
+  c.done = std::move(done);
+  if (!completions_.Add(c)) {
+    c.done(absl::ResourceExhaustedError(
+        "server is overloaded or shutting down; retry CompleteJob with back-off"));
+  }
+}
+
+void RemoteWorkers::FlushCompletions(std::vector<Completion>& batch) {
+  std::vector<Completion*> successes;
+  store::JobCycleParams cycle;  // records only (no claim)
+  for (Completion& c : batch) {
+    // The parked progress goes with a failure; a success records 100 %.
+    std::optional<store::JobProgressValue> progress = TakeProgress({c.claim.id, c.claim.attempt});
+    if (c.params.response.has_value()) {
+      successes.push_back(&c);
+      cycle.successes.push_back(std::move(c.params));
+      continue;
+    }
+    c.params.progress = std::move(progress);
+    const absl::Status s = store_.JobComplete(c.params);
+    c.done(s.code() == absl::StatusCode::kAborted ? NotCurrent(c.claim, "the outcome was") : s);
+  }
+  if (successes.empty()) return;
+  auto recorded = store_.JobCompleteAndClaim(cycle);
+  for (size_t i = 0; i < successes.size(); ++i) {
+    Completion& c = *successes[i];
+    if (!recorded.ok() && recorded.status().code() != absl::StatusCode::kUnavailable) {
+      // Something in the batch was refused: record this one alone, so one bad row cannot
+      // fail the others.
+      c.params = std::move(cycle.successes[i]);
+      const absl::Status s = store_.JobComplete(c.params);
+      c.done(s.code() == absl::StatusCode::kAborted ? NotCurrent(c.claim, "the outcome was") : s);
+      continue;
+    }
+    if (!recorded.ok()) {
+      c.done(recorded.status());
+      continue;
+    }
+    const absl::Status& s = recorded->completed[i];
+    c.done(s.code() == absl::StatusCode::kAborted ? NotCurrent(c.claim, "the outcome was") : s);
+  }
 }
 
 absl::StatusOr<int> RemoteWorkers::Release(const std::vector<std::string>& lease_tokens) {

@@ -5,9 +5,11 @@
 //    each job gets a lease token binding (operation, attempt) (core/lease_token.h);
 //  - Heartbeat: one statement extends every lease in the request; progress is parked and
 //    written by FlushProgress at most once per progress interval per attempt, latest wins;
+//  - CompleteJob: group commit, like Submit: concurrent completions are recorded by one
+//    statement per batch (one transaction and WAL flush), on the batcher's flush threads;
 //  - CompleteJob / ReleaseJobs: fenced by the token's (id, attempt); a stale lease changes
 //    nothing and is FAILED_PRECONDITION.
-// Every method but PrepareLease blocks on the store: call them on an executor.
+// Heartbeat, Release and FlushProgress block on the store: call them on an executor.
 #ifndef LONGRUN_SERVICES_API_REMOTE_WORKERS_H_
 #define LONGRUN_SERVICES_API_REMOTE_WORKERS_H_
 
@@ -22,6 +24,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "libs/common/clock.h"
+#include "libs/concurrency/batcher.h"
 #include "libs/core/lease_token.h"
 #include "libs/core/policy.h"
 #include "libs/store/operation_store.h"
@@ -85,10 +88,14 @@ class RemoteWorkers {
 
   // One answer per input, in order. INVALID_ARGUMENT for a token this service did not issue.
   absl::StatusOr<std::vector<HeartbeatAnswer>> Heartbeat(const std::vector<HeartbeatInput>& leases);
-  // `result`: the response, or the attempt's error (code not OK). FAILED_PRECONDITION when
-  // the lease is no longer current.
-  absl::Status Complete(const std::string& lease_token,
-                        absl::StatusOr<google::protobuf::Struct> result, bool retryable);
+  // `result`: the response, or the attempt's error (code not OK). `done` gets OK once the
+  // outcome is committed, FAILED_PRECONDITION when the lease is no longer current (nothing
+  // changed), INVALID_ARGUMENT for a bad token or response, UNAVAILABLE / RESOURCE_EXHAUSTED
+  // when it could not be recorded. It runs once, on this thread (bad input) or a flush thread.
+  void Complete(const std::string& lease_token, absl::StatusOr<google::protobuf::Struct> result,
+                bool retryable, std::function<void(absl::Status)> done);
+  // Flushes completions still queued and stops the flush threads. Idempotent.
+  void Shutdown() { completions_.Shutdown(); }
   // Hands leased jobs back without using up their attempt; returns how many.
   absl::StatusOr<int> Release(const std::vector<std::string>& lease_tokens);
 
@@ -97,14 +104,22 @@ class RemoteWorkers {
 
  private:
   using Ref = std::pair<std::string, int32_t>;  // (id, attempt)
+  struct Completion {
+    core::LeaseClaim claim;
+    store::JobCompleteParams params;
+    std::function<void(absl::Status)> done;
+  };
   absl::StatusOr<core::LeaseClaim> Decode(const std::string& token) const;
   std::optional<store::JobProgressValue> TakeProgress(const Ref& ref);
+  // Successes in one statement; failures (rare, each with its own retry decision) one by one.
+  void FlushCompletions(std::vector<Completion>& batch);
 
   store::OperationStore& store_;
   const RemoteWorkersConfig config_;
   const Clock& clock_;
   std::mutex mu_;
   std::map<Ref, store::JobProgressValue> parked_;  // latest progress not yet written
+  concurrency::Batcher<Completion> completions_;  // last: its threads use the members above
 };
 
 }  // namespace longrun::api

@@ -2,6 +2,7 @@
 #include <deque>
 #include <optional>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "libs/core/ids.h"
 #include "libs/store/memory/memory_operation_store.h"
@@ -21,6 +22,19 @@ class RemoteTest : public ::testing::Test {
         remote_(store_, {.token_secret = "secret", .retry = {.base = absl::Seconds(5),
                                                              .cap = absl::Seconds(5)}},
                 clock_) {}
+
+  // CompleteJob, waiting for its batch to be recorded.
+  absl::Status Complete(const std::string& token, absl::StatusOr<google::protobuf::Struct> result,
+                        bool retryable) {
+    absl::Notification done;
+    absl::Status out;
+    remote_.Complete(token, std::move(result), retryable, [&](absl::Status s) {
+      out = std::move(s);
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return out;
+  }
 
   std::string Insert(const std::string& kind = "k.a", int32_t max_attempts = 3) {
     store::OperationInsertParams p{.id = core::NewOperationId(clock_.Now())};
@@ -190,17 +204,17 @@ TEST_F(RemoteTest, HeartbeatProgressCompleteAndFencing) {
   forged[5] = forged[5] == 'A' ? 'B' : 'A';
   EXPECT_EQ(remote_.Heartbeat({{forged, std::nullopt}}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(remote_.Complete(forged, google::protobuf::Struct(), true).code(),
+  EXPECT_EQ(Complete(forged, google::protobuf::Struct(), true).code(),
             absl::StatusCode::kInvalidArgument);
 
   // A retryable failure with progress still parked.
   ASSERT_TRUE(remote_.Heartbeat({{token, store::JobProgressValue{42, "almost"}}}).ok());
-  ASSERT_TRUE(remote_.Complete(token, absl::UnavailableError("flaky"), true).ok());
+  ASSERT_TRUE(Complete(token, absl::UnavailableError("flaky"), true).ok());
   core::Operation op = Get(id);
   EXPECT_EQ(op.state, core::State::kRetryWait);
   EXPECT_EQ(op.progress_percent, 42);
   // The same token again: the attempt is over.
-  EXPECT_EQ(remote_.Complete(token, google::protobuf::Struct(), true).code(),
+  EXPECT_EQ(Complete(token, google::protobuf::Struct(), true).code(),
             absl::StatusCode::kFailedPrecondition);
   auto hb = remote_.Heartbeat({{token, std::nullopt}});
   ASSERT_TRUE(hb.ok());
@@ -222,7 +236,7 @@ TEST_F(RemoteTest, CancelReachesTheWorkerThroughHeartbeatAndReleaseKeepsTheAttem
   ASSERT_TRUE(hb.ok());
   EXPECT_TRUE((*hb)[0].cancel_requested);
   EXPECT_FALSE((*hb)[1].cancel_requested);
-  ASSERT_TRUE(remote_.Complete(ta, absl::CancelledError("stopped"), true).ok());
+  ASSERT_TRUE(Complete(ta, absl::CancelledError("stopped"), true).ok());
   EXPECT_EQ(Get(a).state, core::State::kCancelled);
   EXPECT_EQ(*remote_.Release({tb, ta}), 1);  // ta is over: skipped
   EXPECT_EQ(Get(b).state, core::State::kQueued);
@@ -237,8 +251,8 @@ TEST_F(RemoteTest, PermanentOrNonRetryableFailuresEndTheOperation) {
   broker_.RunOnce();
   const std::string ta = remote_.Leased((**answer)[0], absl::Seconds(30)).lease_token;
   const std::string tb = remote_.Leased((**answer)[1], absl::Seconds(30)).lease_token;
-  ASSERT_TRUE(remote_.Complete(ta, absl::InvalidArgumentError("bad input"), true).ok());
-  ASSERT_TRUE(remote_.Complete(tb, absl::UnavailableError("gave up"), false).ok());
+  ASSERT_TRUE(Complete(ta, absl::InvalidArgumentError("bad input"), true).ok());
+  ASSERT_TRUE(Complete(tb, absl::UnavailableError("gave up"), false).ok());
   EXPECT_EQ(Get(a).state, core::State::kFailed);
   EXPECT_EQ(Get(b).state, core::State::kFailed);
 }

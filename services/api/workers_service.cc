@@ -112,25 +112,28 @@ grpc::ServerUnaryReactor* WorkersService::Heartbeat(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WorkersService::CompleteJob(
     grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobRequest* request,
     longrun::v1::CompleteJobResponse*) {
-  return RunUnary(ctx, executor_, [this, request]() -> absl::Status {
-    absl::StatusOr<google::protobuf::Struct> result;
-    switch (request->result_case()) {
-      case longrun::v1::CompleteJobRequest::kResponse:
-        result = request->response();
-        break;
-      case longrun::v1::CompleteJobRequest::kError:
-        if (request->error().code() <= 0 || request->error().code() > 16) {
-          return absl::InvalidArgumentError(
-              "error.code: must be a canonical error code (1..16), not OK");
-        }
-        result = absl::Status(static_cast<absl::StatusCode>(request->error().code()),
-                              request->error().message());
-        break;
-      default:
-        return absl::InvalidArgumentError("result: set response or error");
-    }
-    return remote_.Complete(request->lease_token(), std::move(result), !request->permanent());
-  });
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto finish = [reactor](const absl::Status& s) { reactor->Finish(rpc::ToGrpcStatus(s)); };
+  absl::StatusOr<google::protobuf::Struct> result;
+  switch (request->result_case()) {
+    case longrun::v1::CompleteJobRequest::kResponse:
+      result = request->response();
+      break;
+    case longrun::v1::CompleteJobRequest::kError:
+      if (request->error().code() <= 0 || request->error().code() > 16) {
+        finish(absl::InvalidArgumentError("error.code: must be a canonical error code (1..16), not OK"));
+        return reactor;
+      }
+      result = absl::Status(static_cast<absl::StatusCode>(request->error().code()),
+                            request->error().message());
+      break;
+    default:
+      finish(absl::InvalidArgumentError("result: set response or error"));
+      return reactor;
+  }
+  // Group commit: answered on a flush thread once the batch is recorded.
+  remote_.Complete(request->lease_token(), std::move(result), !request->permanent(), finish);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkersService::ReleaseJobs(grpc::CallbackServerContext* ctx,

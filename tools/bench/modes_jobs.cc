@@ -4,10 +4,14 @@
 #include <chrono>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "longrun/v1/workers.grpc.pb.h"
 #include "tools/bench/client.h"
 #include "tools/bench/db.h"
 #include "tools/bench/jobs.h"
@@ -164,6 +168,69 @@ void AddJobRunParams(const Options& o, Params& p, int64_t workers, int64_t concu
   p.Add("done_poll", done_poll);
 }
 
+// Submits N demo.echo jobs with no worker running (drain, remote-drain).
+LoopStats Enqueue(const Options& o, Clients& cl, const std::string& label, const char* mode,
+                  RunResult& r) {
+  Log(absl::StrCat(mode, ": enqueueing ", o.n, " jobs (label bench_run=", label, ")"));
+  LoopStats st =
+      SubmitMany(o, cl, o.n, o.c, SubmitTemplate("demo.echo", kEchoInput, label), nullptr);
+  r.Add("enqueue_s", st.seconds(), 2);
+  AddLoop(r, st, "enqueue_rps", "enqueue_rpc");
+  return st;
+}
+
+// One remote worker of remote-drain: leases up to `max_jobs` at a time over its own
+// connection and completes each with its input, all of a batch in flight at once, until
+// `stop`. Returns the first RPC error.
+absl::Status RemoteWorkerLoop(const Options& o, int index, int64_t max_jobs,
+                              std::atomic<bool>& stop, std::atomic<int64_t>& completed) {
+  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+  auto stub = longrun::v1::Workers::NewStub(channel);
+  longrun::v1::LeaseJobsRequest lease;
+  lease.set_worker_id(absl::StrCat("bench-remote-", index));
+  lease.add_kinds("demo.echo");
+  lease.set_max_jobs(static_cast<int32_t>(max_jobs));
+  lease.mutable_wait()->set_nanos(200000000);
+  lease.mutable_lease_duration()->set_seconds(30);
+  struct Call {
+    grpc::ClientContext ctx;
+    longrun::v1::CompleteJobRequest request;
+    longrun::v1::CompleteJobResponse response;
+  };
+  while (!stop.load()) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoSeconds(o.rpc_timeout));
+    longrun::v1::LeaseJobsResponse leased;
+    if (grpc::Status s = stub->LeaseJobs(&ctx, lease, &leased); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("LeaseJobs: ", s.error_message()));
+    }
+    if (leased.jobs_size() == 0) continue;
+    std::vector<std::unique_ptr<Call>> calls(static_cast<size_t>(leased.jobs_size()));
+    absl::Mutex mu;
+    int pending = leased.jobs_size();
+    grpc::Status first_error;
+    for (int i = 0; i < leased.jobs_size(); ++i) {
+      auto& call = calls[static_cast<size_t>(i)];
+      call = std::make_unique<Call>();
+      call->request.set_lease_token(leased.jobs(i).lease_token());
+      *call->request.mutable_response() = leased.jobs(i).input();
+      stub->async()->CompleteJob(&call->ctx, &call->request, &call->response,
+                                 [&](grpc::Status s) {
+                                   absl::MutexLock lock(&mu);
+                                   if (!s.ok() && first_error.ok()) first_error = s;
+                                   if (s.ok()) completed.fetch_add(1);
+                                   --pending;
+                                 });
+    }
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &pending));
+    if (!first_error.ok()) {
+      return absl::UnavailableError(absl::StrCat("CompleteJob: ", first_error.error_message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 RunResult RunE2e(const Options& o, int run, Params& params) {
@@ -240,11 +307,7 @@ RunResult RunDrain(const Options& o, int run, Params& params) {
   if (!cl.ok()) return Fail(r, cl.status());
   WarnIfBacklog(**db);
 
-  Log(absl::StrCat("drain: enqueueing ", o.n, " jobs (label bench_run=", label, ")"));
-  LoopStats st = SubmitMany(o, **cl, o.n, o.c,
-                            SubmitTemplate("demo.echo", kEchoInput, label), nullptr);
-  r.Add("enqueue_s", st.seconds(), 2);
-  AddLoop(r, st, "enqueue_rps", "enqueue_rpc");
+  const LoopStats st = Enqueue(o, **cl, label, "drain", r);
   if (!r.failure.empty()) return r;
 
   Log(absl::StrCat("drain: starting ", workers, " workers"));
@@ -274,6 +337,65 @@ RunResult RunDrain(const Options& o, int run, Params& params) {
   if (first.ok()) {
     r.Add("first_claim_after_s", static_cast<double>(*first * 1000 - start_wall) / 1e9, 2);
   }
+  if (absl::Status v = VerifySucceeded(**db, label, st.ok); !v.ok()) Fail(r, v);
+  cpu.Report(r);
+  r.Add("cpu_done_poll_cores", poll_cpu_s / drain_s, 3);
+  return r;
+}
+
+RunResult RunRemoteDrain(const Options& o, int run, Params& params) {
+  const int64_t workers = o.workers;
+  const int64_t max_jobs = o.worker_concurrency;
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("kind", "demo.echo");
+    params.Add("n", o.n);
+    params.Add("c", o.c);
+    params.Add("remote_workers", workers);
+    params.Add("max_jobs", max_jobs);
+    params.Add("done_poll", "10ms");
+  }
+  RunResult r;
+  const std::string label = RunLabel(o, run);
+  if (workers <= 0) return Fail(r, absl::InvalidArgumentError("remote-drain needs --workers >= 1"));
+  auto db = Db::Connect(o.database_url);
+  if (!db.ok()) return Fail(r, db.status());
+  auto cl = Connect(o);
+  if (!cl.ok()) return Fail(r, cl.status());
+  WarnIfBacklog(**db);
+  const LoopStats st = Enqueue(o, **cl, label, "remote-drain", r);
+  if (!r.failure.empty()) return r;
+
+  Log(absl::StrCat("remote-drain: starting ", workers, " remote workers (in this process, over "
+                   "longrun.v1.Workers)"));
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  const int64_t start_mono = MonoNs();
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> completed{0};
+  std::vector<absl::Status> errors(static_cast<size_t>(workers));
+  std::vector<std::thread> threads;
+  for (int64_t i = 0; i < workers; ++i) {
+    threads.emplace_back([&, i] {
+      errors[static_cast<size_t>(i)] = RemoteWorkerLoop(o, static_cast<int>(i), max_jobs, stop,
+                                                        completed);
+    });
+  }
+  int64_t done_ns = 0;
+  double poll_cpu_s = 0;
+  absl::Status s = WaitAllFinished(**db, label, absl::Milliseconds(10), o.timeout, nullptr,
+                                   &done_ns, &poll_cpu_s);
+  cpu.End();
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  if (!s.ok()) return Fail(r, s);
+  for (const absl::Status& e : errors) {
+    if (!e.ok()) return Fail(r, e);
+  }
+  const double drain_s = static_cast<double>(done_ns - start_mono) / 1e9;
+  r.Add("drain_s", drain_s, 2);
+  r.Add("jobs_per_s", static_cast<double>(st.ok) / drain_s, 0);
+  r.Add("completed_rpcs", static_cast<double>(completed.load()), 0);
   if (absl::Status v = VerifySucceeded(**db, label, st.ok); !v.ok()) Fail(r, v);
   cpu.Report(r);
   r.Add("cpu_done_poll_cores", poll_cpu_s / drain_s, 3);

@@ -37,7 +37,7 @@ for a in "$@"; do
     *) modes+=("$a") ;;
   esac
 done
-[ ${#modes[@]} -gt 0 ] || modes=(baseline submit poll e2e drain pickup watch)
+[ ${#modes[@]} -gt 0 ] || modes=(baseline submit poll e2e drain remote-drain pickup watch)
 
 if [ "${BUILD:-0}" = 1 ]; then
   cmake --build "$root/build" -j2 --target longrun-api longrun-worker longrunctl longrun-bench
