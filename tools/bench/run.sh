@@ -7,7 +7,7 @@
 # creates a fresh database bench_<n> for this invocation, migrates it, starts longrun-api on
 # a loopback port of its choosing (its PID and the postmaster's are passed to every mode as
 # --api-pid and --pg-pid), runs the modes in order (default: baseline submit poll e2e drain
-# pickup watch) with the given flags passed to each, then stops the api (SIGTERM by PID),
+# remote-drain pickup watch) with the given flags passed to each, then stops the api (SIGTERM by PID),
 # drops the database and stops the cluster. Exit status: 1 if any mode failed.
 #
 # Environment:
