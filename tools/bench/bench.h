@@ -51,6 +51,7 @@ RunResult RunPoll(const Options& o, int run, Params& params);
 RunResult RunE2e(const Options& o, int run, Params& params);
 RunResult RunDrain(const Options& o, int run, Params& params);
 RunResult RunRemoteDrain(const Options& o, int run, Params& params);
+RunResult RunIdleLeases(const Options& o, int run, Params& params);
 RunResult RunPickup(const Options& o, int run, Params& params);
 RunResult RunWatch(const Options& o, int run, Params& params);
 

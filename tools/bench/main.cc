@@ -1,6 +1,6 @@
 // longrun-bench: an async gRPC load generator for longrun (docs/BENCHMARKS.md).
 //
-//   longrun-bench MODE [flags]     MODE: baseline submit poll e2e drain remote-drain pickup watch
+//   longrun-bench MODE [flags]     MODE: baseline submit poll e2e drain remote-drain idle-leases pickup watch
 #include <unistd.h>
 
 #include <chrono>
@@ -63,6 +63,9 @@ constexpr char kUsage[] =
     "            by --workers remote workers inside the bench (each on its own connection,\n"
     "            leasing up to --worker-concurrency jobs at a time and completing a batch\n"
     "            with every CompleteJob in flight). (n 20000, c 64, workers 1 x 256)\n"
+    "  idle-leases  --watchers LeaseJobs long polls (wait 30 s) for a kind nobody submits,\n"
+    "            held open for 10 s: the api's and PostgreSQL's CPU meanwhile (needs\n"
+    "            --api-pid, --pg-pid). (watchers 1000)\n"
     "  pickup    One worker (concurrency 8); N times in sequence: Submit, WatchOperation,\n"
     "            until done. Submit->start (server clock), ->RUNNING seen, ->done seen.\n"
     "            (n 200)\n"
@@ -148,6 +151,7 @@ int main(int argc, char** argv) {
   if (m == "e2e") fn = longrun::bench::RunE2e;
   if (m == "drain") fn = longrun::bench::RunDrain;
   if (m == "remote-drain") fn = longrun::bench::RunRemoteDrain;
+  if (m == "idle-leases") fn = longrun::bench::RunIdleLeases;
   if (m == "pickup") fn = longrun::bench::RunPickup;
   if (m == "watch") fn = longrun::bench::RunWatch;
   if (fn == nullptr) return Usage("unknown mode \"" + m + "\"");

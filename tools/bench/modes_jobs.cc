@@ -402,6 +402,55 @@ RunResult RunRemoteDrain(const Options& o, int run, Params& params) {
   return r;
 }
 
+RunResult RunIdleLeases(const Options& o, int run, Params& params) {
+  const int64_t polls = o.watchers;
+  const absl::Duration window = absl::Seconds(10);
+  if (run == 0) {
+    AddCommonParams(o, params);
+    params.Add("long_polls", polls);
+    params.Add("wait", "30s");
+    params.Add("window", absl::FormatDuration(window));
+  }
+  RunResult r;
+  // A kind nobody submits: every call waits its full 30 s unless cancelled.
+  longrun::v1::LeaseJobsRequest lease;
+  lease.set_worker_id("bench-idle");
+  lease.add_kinds(absl::StrCat("bench.idle.", o.run_id));
+  lease.mutable_wait()->set_seconds(30);
+  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+  auto stub = longrun::v1::Workers::NewStub(channel);
+  struct Call {
+    grpc::ClientContext ctx;
+    longrun::v1::LeaseJobsResponse response;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  absl::Mutex mu;
+  int64_t open = polls;
+  int64_t early = 0;  // answered before we cancelled them: should be none
+  for (int64_t i = 0; i < polls; ++i) {
+    calls.push_back(std::make_unique<Call>());
+    stub->async()->LeaseJobs(&calls.back()->ctx, &lease, &calls.back()->response,
+                             [&](grpc::Status s) {
+                               absl::MutexLock lock(&mu);
+                               if (s.error_code() != grpc::StatusCode::CANCELLED) ++early;
+                               --open;
+                             });
+  }
+  absl::SleepFor(absl::Seconds(1));  // all open and waiting
+  CpuWindow cpu(o.api_pid, o.pg_pid);
+  cpu.Begin();
+  absl::SleepFor(window);
+  cpu.End();
+  for (auto& call : calls) call->ctx.TryCancel();
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(+[](int64_t* n) { return *n == 0; }, &open));
+  if (early > 0) {
+    return Fail(r, absl::InternalError(absl::StrCat(early, " long polls ended before their wait")));
+  }
+  cpu.Report(r);
+  return r;
+}
+
 RunResult RunPickup(const Options& o, int run, Params& params) {
   const int64_t workers = o.workers;
   const int64_t conc = o.worker_concurrency;
