@@ -43,6 +43,22 @@ struct SubmitSpec {
   std::map<std::string, std::string> labels;
 };
 
+// Job input nests objects and lists at most this many levels deep: `{}` is one level,
+// `{"a": [{}]}` three. Protobuf parsers refuse messages nested deeper than their recursion
+// limit (100 by default), and one object level costs three levels of it (Struct, map entry,
+// Value); at 32 levels an input still parses as a field of a request, and a result that
+// echoes it as a field of a response, in every client with default settings.
+inline constexpr int kMaxInputDepth = 32;
+
+// INVALID_ARGUMENT "input: objects and lists nest more than 32 levels deep; the limit is 32".
+absl::Status InputTooDeepError();
+
+// True if the serialized google.protobuf.Struct `bytes` nests objects and lists more than
+// kMaxInputDepth levels deep. It reads the wire format without recursion and without
+// building messages, so it can say why a parser with a recursion limit refused an input;
+// malformed bytes are read as far as they go.
+bool SerializedInputTooDeep(absl::string_view bytes);
+
 // Checks every field against `limits`; the error is INVALID_ARGUMENT naming the field.
 // `now` bounds schedule_time.
 absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, absl::Time now);

@@ -1,10 +1,87 @@
 #include "libs/rpc/convert.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "libs/core/ids.h"
 #include "libs/core/policy.h"
+#include "libs/rpc/grpc_status.h"
 
 namespace longrun::rpc {
+namespace {
+
+// Protobuf recursion a SubmitRequest needs for input one level deeper than allowed: input
+// sits one level below the request, and an object level costs three (Struct, map entry,
+// Value), a list level two (ListValue, Value). 99, just under protobuf's default of 100.
+constexpr int kSubmitRecursionLimit = 3 * (core::kMaxInputDepth + 1);
+
+// Whether any `input` field in a serialized SubmitRequest nests too deep.
+bool InputTooDeep(absl::string_view request) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(request.data()),
+                                            static_cast<int>(request.size()));
+  constexpr uint32_t kInputTag =
+      static_cast<uint32_t>(longrun::v1::SubmitRequest::kInputFieldNumber) << 3 | 2;
+  while (true) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return false;
+    if ((tag & 7) != 2) {
+      // Other fields, read only to skip them; the parser already refused the message.
+      uint64_t unused;
+      const bool ok = (tag & 7) == 0   ? in.ReadVarint64(&unused)
+                      : (tag & 7) == 1 ? in.Skip(8)
+                      : (tag & 7) == 5 ? in.Skip(4)
+                                       : false;
+      if (!ok) return false;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) return false;
+    const auto start = static_cast<size_t>(in.CurrentPosition());
+    if (length > request.size() - start) return false;
+    if (tag == kInputTag && core::SerializedInputTooDeep(request.substr(start, length))) {
+      return true;
+    }
+    if (!in.Skip(static_cast<int>(length))) return false;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<longrun::v1::SubmitRequest> ParseSubmitRequest(const grpc::ByteBuffer& bytes) {
+  longrun::v1::SubmitRequest request;
+  {
+    grpc::ByteBuffer shared(bytes);  // references the same slices, copies no bytes
+    grpc::ProtoBufferReader reader(&shared);
+    google::protobuf::io::CodedInputStream in(&reader);
+    in.SetRecursionLimit(kSubmitRecursionLimit);
+    if (reader.status().ok() && request.ParseFromCodedStream(&in)) return request;
+  }
+  // Refused: find out why (rare, so the bytes are flattened here only).
+  std::vector<grpc::Slice> slices;
+  std::string flat;
+  if (bytes.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  if (InputTooDeep(flat)) return core::InputTooDeepError();
+  return absl::InvalidArgumentError("request: could not be parsed as a longrun.v1.SubmitRequest");
+}
+
+absl::Status SerializeToByteBuffer(const google::protobuf::MessageLite& message,
+                                   grpc::ByteBuffer* out) {
+  bool own_buffer = false;
+  const grpc::Status status =
+      grpc::SerializationTraits<google::protobuf::MessageLite>::Serialize(message, out,
+                                                                          &own_buffer);
+  if (status.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("serializing the response: ", status.error_message()));
+}
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t us = absl::ToUnixMicros(t);
