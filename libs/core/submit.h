@@ -46,8 +46,9 @@ struct SubmitSpec {
 // Job input nests objects and lists at most this many levels deep: `{}` is one level,
 // `{"a": [{}]}` three. Protobuf parsers refuse messages nested deeper than their recursion
 // limit (100 by default), and one object level costs three levels of it (Struct, map entry,
-// Value); at 32 levels an input still parses as a field of a request, and a result that
-// echoes it as a field of a response, in every client with default settings.
+// Value). 33 levels are the most a SubmitRequest can carry under that limit; at 32 an input,
+// or a result that echoes it, still parses with default settings when it sits up to five
+// message levels below the top (a request field, a task in a worker protocol, ...).
 inline constexpr int kMaxInputDepth = 32;
 
 // INVALID_ARGUMENT "input: objects and lists nest more than 32 levels deep; the limit is 32".
