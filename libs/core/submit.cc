@@ -58,17 +58,18 @@ absl::Status InputTooDeepError() {
                                        " levels deep; the limit is ", kMaxInputDepth));
 }
 
-bool SerializedInputTooDeep(absl::string_view bytes) {
-  // google.protobuf.Struct: 1 fields (map entries: 1 key, 2 Value). Value: 5 struct_value,
-  // 6 list_value, other kinds are leaves. ListValue: 1 values. Every message on the stack
-  // is read once; nested ones are skipped by length and read when popped.
-  enum class Type { kStruct, kEntry, kValue, kList };
+bool SerializedInputTooDeep(absl::string_view message, int input_field) {
+  // The message: `input_field` is a Struct. google.protobuf.Struct: 1 fields (map entries:
+  // 1 key, 2 Value). Value: 5 struct_value, 6 list_value, other kinds are leaves. ListValue:
+  // 1 values. Every message on the stack is read once; nested ones are skipped by length
+  // and read when popped.
+  enum class Type { kMessage, kStruct, kEntry, kValue, kList };
   struct Pending {
     absl::string_view bytes;
     Type type;
     int depth;  // levels of objects and lists down to this message
   };
-  std::vector<Pending> stack = {{bytes, Type::kStruct, 1}};
+  std::vector<Pending> stack = {{message, Type::kMessage, 0}};
   while (!stack.empty()) {
     const Pending m = stack.back();
     stack.pop_back();
@@ -95,7 +96,9 @@ bool SerializedInputTooDeep(absl::string_view bytes) {
           ok = ok && length <= m.bytes.size() - start;
           if (!ok) break;
           const absl::string_view inner = m.bytes.substr(start, length);
-          if (m.type == Type::kStruct && field == 1) {
+          if (m.type == Type::kMessage && field == static_cast<uint32_t>(input_field)) {
+            stack.push_back({inner, Type::kStruct, 1});
+          } else if (m.type == Type::kStruct && field == 1) {
             stack.push_back({inner, Type::kEntry, m.depth});
           } else if (m.type == Type::kEntry && field == 2) {
             stack.push_back({inner, Type::kValue, m.depth});

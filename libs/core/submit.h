@@ -54,11 +54,12 @@ inline constexpr int kMaxInputDepth = 32;
 // INVALID_ARGUMENT "input: objects and lists nest more than 32 levels deep; the limit is 32".
 absl::Status InputTooDeepError();
 
-// True if the serialized google.protobuf.Struct `bytes` nests objects and lists more than
-// kMaxInputDepth levels deep. It reads the wire format without recursion and without
-// building messages, so it can say why a parser with a recursion limit refused an input;
-// malformed bytes are read as far as they go.
-bool SerializedInputTooDeep(absl::string_view bytes);
+// True if, in the serialized message `message` (e.g. a SubmitRequest), a google.protobuf.Struct
+// in field number `input_field` nests objects and lists more than kMaxInputDepth levels
+// deep. It reads the wire format without recursion and without building messages, so it can
+// say why a parser with a recursion limit refused a request; malformed bytes are read as far
+// as they go.
+bool SerializedInputTooDeep(absl::string_view message, int input_field);
 
 // Checks every field against `limits`; the error is INVALID_ARGUMENT naming the field.
 // `now` bounds schedule_time.

@@ -420,6 +420,25 @@ INSTANTIATE_TEST_SUITE_P(Rules, ValidateSubmitTest, ::testing::ValuesIn(Validate
                            return info.param.name;
                          });
 
+// Protobuf's base-128 varint.
+std::string Varint(uint64_t v) {
+  std::string out;
+  do {
+    out.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+    v >>= 7;
+  } while (v != 0);
+  return out;
+}
+
+// `struct_bytes` as field 2 of a message, as SubmitRequest carries its input.
+std::string AsInput(absl::string_view struct_bytes) {
+  return absl::StrCat("\x12", Varint(struct_bytes.size()), struct_bytes);
+}
+
+bool TooDeep(const std::string& struct_bytes) {
+  return SerializedInputTooDeep(AsInput(struct_bytes), 2);
+}
+
 TEST(InputDepthTest, SerializedDepthAgreesWithValidateSubmit) {
   for (int depth = 1; depth <= kMaxInputDepth + 8; ++depth) {
     for (const Struct& input : {NestedObjects(depth), NestedLists(depth), NestedMixed(depth)}) {
@@ -427,7 +446,7 @@ TEST(InputDepthTest, SerializedDepthAgreesWithValidateSubmit) {
       spec.input = input;
       const bool refused = !ValidateSubmit(spec, SubmitLimits(), kNow).ok();
       EXPECT_EQ(refused, depth > kMaxInputDepth) << "depth " << depth;
-      EXPECT_EQ(SerializedInputTooDeep(input.SerializeAsString()), depth > kMaxInputDepth)
+      EXPECT_EQ(TooDeep(input.SerializeAsString()), depth > kMaxInputDepth)
           << "depth " << depth;
     }
   }
@@ -455,11 +474,7 @@ std::string SerializedNestedObjects(int depth) {
   // Built back to front, then reversed: each level wraps everything inside it.
   std::string reversed;
   const auto prepend_varint = [&](uint64_t v) {
-    std::string bytes;
-    do {
-      bytes.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
-      v >>= 7;
-    } while (v != 0);
+    const std::string bytes = Varint(v);
     reversed.append(bytes.rbegin(), bytes.rend());
   };
   const auto prepend_field = [&](int field, size_t inner_size) {
@@ -489,22 +504,26 @@ TEST(InputDepthTest, SerializedDepthReadsFarPastAnyRecursionLimit) {
     ++levels;
   }
   EXPECT_EQ(levels, 20);
-  EXPECT_FALSE(SerializedInputTooDeep(SerializedNestedObjects(kMaxInputDepth)));
-  EXPECT_TRUE(SerializedInputTooDeep(SerializedNestedObjects(kMaxInputDepth + 1)));
-  EXPECT_TRUE(SerializedInputTooDeep(SerializedNestedObjects(100000)));
+  EXPECT_FALSE(TooDeep(SerializedNestedObjects(kMaxInputDepth)));
+  EXPECT_TRUE(TooDeep(SerializedNestedObjects(kMaxInputDepth + 1)));
+  EXPECT_TRUE(TooDeep(SerializedNestedObjects(100000)));
+  // Only the input field counts; other fields are read past.
+  const std::string deep = SerializedNestedObjects(kMaxInputDepth + 1);
+  EXPECT_FALSE(SerializedInputTooDeep(AsInput(deep), 3));
+  EXPECT_TRUE(SerializedInputTooDeep(absl::StrCat("\x0a\x01k", "\x28\x07", AsInput(deep)), 2));
 }
 
 TEST(InputDepthTest, SerializedDepthSurvivesMalformedBytes) {
-  const std::string deep = NestedMixed(kMaxInputDepth + 2).SerializeAsString();
+  const std::string deep = AsInput(NestedMixed(kMaxInputDepth + 2).SerializeAsString());
   for (size_t n = 0; n <= deep.size(); ++n) {
-    SerializedInputTooDeep(deep.substr(0, n));  // any answer, no crash
+    SerializedInputTooDeep(deep.substr(0, n), 2);  // any answer, no crash
     std::string flipped = deep;
     if (n < deep.size()) flipped[n] = static_cast<char>(~flipped[n]);
-    SerializedInputTooDeep(flipped);
+    SerializedInputTooDeep(flipped, 2);
   }
-  EXPECT_FALSE(SerializedInputTooDeep(""));
-  EXPECT_FALSE(SerializedInputTooDeep("\x0b\x0c"));  // groups
-  EXPECT_FALSE(SerializedInputTooDeep("\x0a\xff\xff\xff\xff\x0f"));  // length past the end
+  EXPECT_FALSE(SerializedInputTooDeep("", 2));
+  EXPECT_FALSE(TooDeep("\x0b\x0c"));                   // groups
+  EXPECT_FALSE(TooDeep("\x0a\xff\xff\xff\xff\x0f"));  // length past the end
 }
 
 TEST(StructOfSizeTest, BuildsExactSizes) {

@@ -10,7 +10,6 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "libs/core/ids.h"
 #include "libs/core/policy.h"
-#include "libs/rpc/grpc_status.h"
 
 namespace longrun::rpc {
 namespace {
@@ -19,36 +18,6 @@ namespace {
 // sits one level below the request, and an object level costs three (Struct, map entry,
 // Value), a list level two (ListValue, Value). 99, just under protobuf's default of 100.
 constexpr int kSubmitRecursionLimit = 3 * (core::kMaxInputDepth + 1);
-
-// Whether any `input` field in a serialized SubmitRequest nests too deep.
-bool InputTooDeep(absl::string_view request) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(request.data()),
-                                            static_cast<int>(request.size()));
-  constexpr uint32_t kInputTag =
-      static_cast<uint32_t>(longrun::v1::SubmitRequest::kInputFieldNumber) << 3 | 2;
-  while (true) {
-    const uint32_t tag = in.ReadTag();
-    if (tag == 0) return false;
-    if ((tag & 7) != 2) {
-      // Other fields, read only to skip them; the parser already refused the message.
-      uint64_t unused;
-      const bool ok = (tag & 7) == 0   ? in.ReadVarint64(&unused)
-                      : (tag & 7) == 1 ? in.Skip(8)
-                      : (tag & 7) == 5 ? in.Skip(4)
-                                       : false;
-      if (!ok) return false;
-      continue;
-    }
-    uint32_t length = 0;
-    if (!in.ReadVarint32(&length)) return false;
-    const auto start = static_cast<size_t>(in.CurrentPosition());
-    if (length > request.size() - start) return false;
-    if (tag == kInputTag && core::SerializedInputTooDeep(request.substr(start, length))) {
-      return true;
-    }
-    if (!in.Skip(static_cast<int>(length))) return false;
-  }
-}
 
 }  // namespace
 
@@ -69,7 +38,9 @@ absl::StatusOr<longrun::v1::SubmitRequest> ParseSubmitRequest(const grpc::ByteBu
       flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
   }
-  if (InputTooDeep(flat)) return core::InputTooDeepError();
+  if (core::SerializedInputTooDeep(flat, longrun::v1::SubmitRequest::kInputFieldNumber)) {
+    return core::InputTooDeepError();
+  }
   return absl::InvalidArgumentError("request: could not be parsed as a longrun.v1.SubmitRequest");
 }
 
