@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/core/struct_json.h"
 #include "libs/core/submit.h"
 
 namespace longrun::core {
@@ -415,6 +416,16 @@ class Parser {
       const char ch = in_[pos_];
       if (ch == '"') {
         ++pos_;
+        // Stored text is UTF-8 without U+0000 (PostgreSQL's text holds nothing else), so no
+        // other value could match; say so rather than fail (or, as a NUL would, get cut
+        // short) in the database.
+        if (absl::StrContains(out, '\0')) {
+          return Error(absl::StrCat("string starting at offset ", open,
+                                    " contains U+0000, which no stored value can contain"));
+        }
+        if (!IsValidUtf8(out)) {
+          return Error(absl::StrCat("string starting at offset ", open, " is not valid UTF-8"));
+        }
         return out;
       }
       if (ch != '\\') {

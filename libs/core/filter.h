@@ -17,7 +17,7 @@
 //               | "labels." , label_key ;               (* label_key: IsValidLabelKey *)
 //   comparator  = "=" | "!=" | "<" | "<=" | ">" | ">=" | ":" ;
 //   value       = string | word | "*" ;
-//   string      = '"' , { any byte except '"' and '\' | escape } , '"' ;
+//   string      = '"' , { any byte except '"' and '\' | escape } , '"' ;  (* UTF-8, no U+0000 *)
 //   escape      = '\' , ( '"' | '\' | "n" | "r" | "t" ) ;
 //   word        = wordchar , { wordchar } ;             (* not AND, OR or NOT *)
 //   wordchar    = "A".."Z" | "a".."z" | "0".."9" | "." | "_" | "-" | ":" | "+" ;
@@ -31,8 +31,13 @@
 // Semantics worth knowing when translating to SQL:
 //   - labels.KEY != "v" is exactly NOT labels.KEY = "v", so it is true when the key is
 //     absent (SQL: `labels->>'KEY' IS DISTINCT FROM 'v'`, not `<>`).
-//   - Times compare at the precision written in the filter (up to nanoseconds); the store
-//     keeps microseconds.
+//   - Times compare exactly, at the precision written in the filter (nanoseconds and finer),
+//     while stored times are whole microseconds. So `create_time = X` never holds for an X
+//     between two microseconds, and a translation must round such a bound the way that
+//     keeps every answer: `t < 5.5us` is `t < 6us`, `t <= 5.5us` is `t <= 5us`.
+//   - No operation can hold text that is not UTF-8 or contains U+0000 (PostgreSQL's text
+//     cannot), so a string value like that is refused rather than compared.
+//   - Nothing evaluates to "unknown": NOT flips every comparison, unlike SQL on NULL.
 //
 // Limits keep hostile input cheap: at most kMaxFilterBytes bytes, kMaxFilterDepth nested
 // parentheses and kMaxFilterComparisons comparisons.

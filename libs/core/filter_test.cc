@@ -98,6 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
         // Escapes in strings.
         FormatCase{R"(kind="a\"b\\c")", R"(kind = "a\"b\\c")"},
         FormatCase{R"(labels.x="tab\there\nnl\r")", R"(labels.x = "tab\there\nnl\r")"},
+        FormatCase{"labels.x=\"\xc3\xa9\xf0\x9f\x98\x80\"", "labels.x = \"\xc3\xa9\xf0\x9f\x98\x80\""},
         FormatCase{"labels.x=\"with space and (parens) AND OR\"",
                    "labels.x = \"with space and (parens) AND OR\""},
         FormatCase{"labels.x=\"AND\"", "labels.x = \"AND\""},
@@ -273,6 +274,11 @@ INSTANTIATE_TEST_SUITE_P(
         MatchCase{"labels.env!=prod", "bc"},  // absent key counts as "not equal"
         MatchCase{"labels.env:*", "abd"},
         MatchCase{"-labels.env:*", "c"},
+        // NOT of an equality holds where the key is absent (SQL's NULL must not leak in).
+        MatchCase{"NOT labels.env=prod", "bc"},
+        MatchCase{"-labels.team=infra", "bcd"},
+        MatchCase{"NOT labels.missing=x", "abcd"},
+        MatchCase{"NOT labels.env!=prod", "ad"},
         MatchCase{"labels.team:*", "a"},
         MatchCase{"labels.missing:*", ""},
         MatchCase{"labels.quote=\"say \\\"hi\\\"\"", "d"},
@@ -286,6 +292,16 @@ INSTANTIATE_TEST_SUITE_P(
         MatchCase{"update_time>2023-11-15T01:13:20Z", "d"},  // d is 1us later than c
         MatchCase{"update_time=2023-11-15T01:13:20.000001Z", "d"},
         MatchCase{"update_time>=2023-11-15T01:13:20Z", "cd"},
+        // Bounds finer than the stored microseconds compare exactly (the SQL translation
+        // rounds them; tests/store/filter_agreement_pgtest.cc found it did not).
+        MatchCase{"update_time=2023-11-15T01:13:20.0000005Z", ""},
+        MatchCase{"update_time!=2023-11-15T01:13:20.0000005Z", "abcd"},
+        MatchCase{"update_time<2023-11-15T01:13:20.0000005Z", "abc"},
+        MatchCase{"update_time<=2023-11-15T01:13:20.000000999Z", "abc"},
+        MatchCase{"update_time>2023-11-15T01:13:20.000000001Z", "d"},
+        MatchCase{"update_time>=2023-11-15T01:13:20.0000005Z", "d"},
+        MatchCase{"update_time>=2023-11-15T01:13:19.9999995Z", "cd"},
+        MatchCase{"update_time<2023-11-15T01:13:20.0000000003Z", "abc"},  // finer than 1ns
         MatchCase{"state=QUEUED OR state=FAILED", "ad"},
         MatchCase{"kind=report.build AND labels.env=prod", "d"},
         MatchCase{"kind=report.build labels.env=prod", "d"},
@@ -392,6 +408,14 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"kind=\"abc", "unterminated string starting at offset 5"},
         ErrorCase{"kind=\"abc\\", "unterminated string starting at offset 5"},
         ErrorCase{"kind=\"a\\qb\"", "unknown escape \"\\\\q\" at offset 7"},
+        // What no stored text can be (PostgreSQL refused or cut them short).
+        ErrorCase{std::string("kind=\"a\0\"", 9),
+                  "string starting at offset 5 contains U+0000, which no stored value can "
+                  "contain"},
+        ErrorCase{"labels.env=\"\xff\"", "string starting at offset 11 is not valid UTF-8"},
+        ErrorCase{"labels.env=\"a\xc3\"", "is not valid UTF-8"},           // truncated
+        ErrorCase{"labels.env=\"\xc0\xaf\"", "is not valid UTF-8"},       // overlong
+        ErrorCase{"labels.env=\"\xed\xa0\x80\"", "is not valid UTF-8"},  // surrogate
         // Parentheses.
         ErrorCase{"(state=QUEUED", "unbalanced parentheses: \"(\" at offset 0 is never closed"},
         ErrorCase{"((state=QUEUED)", "\"(\" at offset 0 is never closed"},

@@ -298,7 +298,9 @@ class Parser {
   absl::Status status_;
 };
 
-bool ValidUtf8(absl::string_view s) {
+}  // namespace
+
+bool IsValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -333,6 +335,8 @@ bool ValidUtf8(absl::string_view s) {
   return true;
 }
 
+namespace {
+
 absl::Status NotStorable(absl::string_view path, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
 }
@@ -342,7 +346,7 @@ absl::Status CheckString(absl::string_view s, absl::string_view path) {
     return NotStorable(path, "contains U+0000, which PostgreSQL's jsonb cannot store; remove "
                              "it or encode the data (e.g. base64)");
   }
-  if (!ValidUtf8(s)) return NotStorable(path, "is not valid UTF-8");
+  if (!IsValidUtf8(s)) return NotStorable(path, "is not valid UTF-8");
   return absl::OkStatus();
 }
 

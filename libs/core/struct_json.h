@@ -32,6 +32,10 @@ absl::StatusOr<google::protobuf::Value> ValueFromJson(absl::string_view json);
 
 inline constexpr int kMaxJsonDepth = 100;
 
+// True if `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF), as PostgreSQL requires of text.
+bool IsValidUtf8(absl::string_view s);
+
 // OK if PostgreSQL's jsonb can store `s`: every number finite, every string and key valid
 // UTF-8 without U+0000. Otherwise INVALID_ARGUMENT "<path>.<where>: <why>", e.g.
 // "input.a.b[1]: is nan; JSON numbers must be finite".

@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -27,7 +29,98 @@ std::string Shown(absl::string_view s) {
   return absl::StrCat("\"", absl::CHexEscape(s.substr(0, 64)), s.size() > 64 ? "...\"" : "\"");
 }
 
+// True if `s` (at `depth` levels) or anything in it is more than kMaxInputDepth deep. The
+// recursion stops there, whatever the input.
+bool TooDeep(const google::protobuf::Struct& s, int depth);
+
+bool TooDeep(const google::protobuf::Value& v, int depth) {
+  if (v.has_struct_value()) return TooDeep(v.struct_value(), depth + 1);
+  if (!v.has_list_value()) return false;
+  if (depth + 1 > kMaxInputDepth) return true;
+  for (const google::protobuf::Value& item : v.list_value().values()) {
+    if (TooDeep(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+bool TooDeep(const google::protobuf::Struct& s, int depth) {
+  if (depth > kMaxInputDepth) return true;
+  for (const auto& [key, value] : s.fields()) {
+    if (TooDeep(value, depth)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+absl::Status InputTooDeepError() {
+  return Invalid("input", absl::StrCat("objects and lists nest more than ", kMaxInputDepth,
+                                       " levels deep; the limit is ", kMaxInputDepth));
+}
+
+bool SerializedInputTooDeep(absl::string_view message, int input_field) {
+  // The message: `input_field` is a Struct. google.protobuf.Struct: 1 fields (map entries:
+  // 1 key, 2 Value). Value: 5 struct_value, 6 list_value, other kinds are leaves. ListValue:
+  // 1 values. Every message on the stack is read once; nested ones are skipped by length
+  // and read when popped.
+  enum class Type { kMessage, kStruct, kEntry, kValue, kList };
+  struct Pending {
+    absl::string_view bytes;
+    Type type;
+    int depth;  // levels of objects and lists down to this message
+  };
+  std::vector<Pending> stack = {{message, Type::kMessage, 0}};
+  while (!stack.empty()) {
+    const Pending m = stack.back();
+    stack.pop_back();
+    if (m.depth > kMaxInputDepth) return true;
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(m.bytes.data()),
+                                              static_cast<int>(m.bytes.size()));
+    while (true) {
+      const uint32_t tag = in.ReadTag();
+      if (tag == 0) break;  // end, or malformed
+      const uint32_t field = tag >> 3;
+      bool ok = true;
+      switch (tag & 7) {
+        case 0: {  // varint
+          uint64_t unused;
+          ok = in.ReadVarint64(&unused);
+          break;
+        }
+        case 1: ok = in.Skip(8); break;
+        case 5: ok = in.Skip(4); break;
+        case 2: {  // length-delimited: maybe a nested message
+          uint32_t length = 0;
+          ok = in.ReadVarint32(&length);
+          const auto start = static_cast<size_t>(in.CurrentPosition());
+          ok = ok && length <= m.bytes.size() - start;
+          if (!ok) break;
+          const absl::string_view inner = m.bytes.substr(start, length);
+          if (m.type == Type::kMessage && field == static_cast<uint32_t>(input_field)) {
+            stack.push_back({inner, Type::kStruct, 1});
+          } else if (m.type == Type::kStruct && field == 1) {
+            stack.push_back({inner, Type::kEntry, m.depth});
+          } else if (m.type == Type::kEntry && field == 2) {
+            stack.push_back({inner, Type::kValue, m.depth});
+          } else if (m.type == Type::kValue && field == 5) {
+            stack.push_back({inner, Type::kStruct, m.depth + 1});
+          } else if (m.type == Type::kValue && field == 6) {
+            stack.push_back({inner, Type::kList, m.depth + 1});
+          } else if (m.type == Type::kList && field == 1) {
+            stack.push_back({inner, Type::kValue, m.depth});
+          }
+          ok = in.Skip(static_cast<int>(length));
+          break;
+        }
+        default:  // groups: none of these messages has one
+          ok = false;
+          break;
+      }
+      if (!ok) break;
+    }
+  }
+  return false;
+}
 
 bool IsValidKind(absl::string_view kind) {
   if (kind.empty() || kind.size() > 64) return false;
@@ -62,6 +155,7 @@ absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, 
     return Invalid("input", absl::StrCat("is ", input_bytes, " bytes serialized; the limit is ",
                                          limits.max_input_bytes, " bytes"));
   }
+  if (TooDeep(spec.input, 1)) return InputTooDeepError();
   LONGRUN_RETURN_IF_ERROR(CheckJsonStorable(spec.input, "input"));
   if (!spec.request_id.empty()) {
     if (spec.request_id.size() > 128) {

@@ -43,6 +43,24 @@ struct SubmitSpec {
   std::map<std::string, std::string> labels;
 };
 
+// Job input nests objects and lists at most this many levels deep: `{}` is one level,
+// `{"a": [{}]}` three. Protobuf parsers refuse messages nested deeper than their recursion
+// limit (100 by default), and one object level costs three levels of it (Struct, map entry,
+// Value). 33 levels are the most a SubmitRequest can carry under that limit; at 32 an input,
+// or a result that echoes it, still parses with default settings when it sits up to five
+// message levels below the top (a request field, a task in a worker protocol, ...).
+inline constexpr int kMaxInputDepth = 32;
+
+// INVALID_ARGUMENT "input: objects and lists nest more than 32 levels deep; the limit is 32".
+absl::Status InputTooDeepError();
+
+// True if, in the serialized message `message` (e.g. a SubmitRequest), a google.protobuf.Struct
+// in field number `input_field` nests objects and lists more than kMaxInputDepth levels
+// deep. It reads the wire format without recursion and without building messages, so it can
+// say why a parser with a recursion limit refused a request; malformed bytes are read as far
+// as they go.
+bool SerializedInputTooDeep(absl::string_view message, int input_field);
+
 // Checks every field against `limits`; the error is INVALID_ARGUMENT naming the field.
 // `now` bounds schedule_time.
 absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, absl::Time now);

@@ -20,6 +20,7 @@
 namespace longrun::core {
 namespace {
 
+using ::google::protobuf::ListValue;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::testing::HasSubstr;
@@ -54,6 +55,45 @@ Struct StructOfSize(int64_t bytes) {
   }
   ADD_FAILURE() << "cannot build a Struct of exactly " << bytes << " bytes";
   return s;
+}
+
+// An input whose objects nest `depth` levels deep: {"a": {"a": ... {"leaf": 1}}}.
+Struct NestedObjects(int depth) {
+  Struct top;
+  Struct* s = &top;
+  for (int level = 1; level < depth; ++level) {
+    s = (*s->mutable_fields())["a"].mutable_struct_value();
+  }
+  (*s->mutable_fields())["leaf"].set_number_value(1);
+  return top;
+}
+
+// An input with one object and lists below it, `depth` levels in all: {"a": [[...[1]]]}.
+Struct NestedLists(int depth) {
+  Struct top;
+  Value* v = &(*top.mutable_fields())["a"];
+  for (int level = 2; level <= depth; ++level) v = v->mutable_list_value()->add_values();
+  v->set_number_value(1);
+  return top;
+}
+
+// Objects and lists taking turns, `depth` levels: {"a": ["sibling", {"a": ["sibling", ...]}]}.
+Struct NestedMixed(int depth) {
+  Struct top;
+  Struct* object = &top;      // the innermost container is an object...
+  ListValue* list = nullptr;  // ...or a list
+  for (int level = 2; level <= depth; ++level) {
+    Value* child = object != nullptr ? &(*object->mutable_fields())["a"] : list->add_values();
+    if (level % 2 == 0) {
+      list = child->mutable_list_value();
+      list->add_values()->set_string_value("sibling");
+      object = nullptr;
+    } else {
+      object = child->mutable_struct_value();
+      list = nullptr;
+    }
+  }
+  return top;
 }
 
 std::map<std::string, std::string> NLabels(int n) {
@@ -165,6 +205,30 @@ std::vector<ValidateCase> ValidateCases() {
          (*s.input.mutable_fields())["x"].set_number_value(1e308);
        },
        kOk, ""},
+      // input: objects and lists nest at most kMaxInputDepth (32) levels
+      {"input_objects_at_depth_limit_ok",
+       [](SubmitSpec& s, SubmitLimits&) { s.input = NestedObjects(kMaxInputDepth); }, kOk, ""},
+      {"input_objects_over_depth_limit",
+       [](SubmitSpec& s, SubmitLimits&) { s.input = NestedObjects(kMaxInputDepth + 1); }, kBad,
+       "input", "nest more than 32 levels deep; the limit is 32"},
+      {"input_lists_at_depth_limit_ok",
+       [](SubmitSpec& s, SubmitLimits&) { s.input = NestedLists(kMaxInputDepth); }, kOk, ""},
+      {"input_lists_over_depth_limit",
+       [](SubmitSpec& s, SubmitLimits&) { s.input = NestedLists(kMaxInputDepth + 1); }, kBad,
+       "input", "the limit is 32"},
+      {"input_empty_list_over_depth_limit",
+       [](SubmitSpec& s, SubmitLimits&) {
+         s.input = NestedLists(kMaxInputDepth);
+         Value* v = &(*s.input.mutable_fields())["a"];
+         while (v->has_list_value()) v = v->mutable_list_value()->mutable_values(0);
+         v->mutable_list_value();  // [] one level deeper
+       },
+       kBad, "input", "the limit is 32"},
+      {"input_mixed_over_depth_limit",
+       [](SubmitSpec& s, SubmitLimits&) { s.input = NestedMixed(kMaxInputDepth + 1); }, kBad,
+       "input", "the limit is 32"},
+      {"input_mixed_at_depth_limit_ok",
+       [](SubmitSpec& s, SubmitLimits&) { s.input = NestedMixed(kMaxInputDepth); }, kOk, ""},
       {"label_value_nul",
        [](SubmitSpec& s, SubmitLimits&) { s.labels["team"] = std::string("a\0", 2); }, kBad,
        "labels.team", "U+0000"},
@@ -355,6 +419,112 @@ INSTANTIATE_TEST_SUITE_P(Rules, ValidateSubmitTest, ::testing::ValuesIn(Validate
                          [](const ::testing::TestParamInfo<ValidateCase>& info) {
                            return info.param.name;
                          });
+
+// Protobuf's base-128 varint.
+std::string Varint(uint64_t v) {
+  std::string out;
+  do {
+    out.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+    v >>= 7;
+  } while (v != 0);
+  return out;
+}
+
+// `struct_bytes` as field 2 of a message, as SubmitRequest carries its input.
+std::string AsInput(absl::string_view struct_bytes) {
+  return absl::StrCat("\x12", Varint(struct_bytes.size()), struct_bytes);
+}
+
+bool TooDeep(const std::string& struct_bytes) {
+  return SerializedInputTooDeep(AsInput(struct_bytes), 2);
+}
+
+TEST(InputDepthTest, SerializedDepthAgreesWithValidateSubmit) {
+  for (int depth = 1; depth <= kMaxInputDepth + 8; ++depth) {
+    for (const Struct& input : {NestedObjects(depth), NestedLists(depth), NestedMixed(depth)}) {
+      SubmitSpec spec = ValidSpec();
+      spec.input = input;
+      const bool refused = !ValidateSubmit(spec, SubmitLimits(), kNow).ok();
+      EXPECT_EQ(refused, depth > kMaxInputDepth) << "depth " << depth;
+      EXPECT_EQ(TooDeep(input.SerializeAsString()), depth > kMaxInputDepth)
+          << "depth " << depth;
+    }
+  }
+}
+
+// The rpc layer relies on this: with protobuf's default recursion limit, input one level
+// deeper than allowed still parses as a field (so ValidateSubmit names the rule), and only
+// deeper input needs SerializedInputTooDeep.
+TEST(InputDepthTest, OneLevelTooDeepStillParsesAsAFieldWithTheDefaultLimit) {
+  const auto parses_as_field = [](const Struct& input) {
+    Value wrapper;  // like SubmitRequest.input: one message level above the Struct
+    *wrapper.mutable_struct_value() = input;
+    return Value().ParseFromString(wrapper.SerializeAsString());
+  };
+  EXPECT_TRUE(parses_as_field(NestedObjects(kMaxInputDepth)));
+  EXPECT_TRUE(parses_as_field(NestedObjects(kMaxInputDepth + 1)));
+  EXPECT_TRUE(parses_as_field(NestedLists(kMaxInputDepth + 1)));
+  EXPECT_TRUE(parses_as_field(NestedMixed(kMaxInputDepth + 1)));
+  EXPECT_FALSE(parses_as_field(NestedObjects(kMaxInputDepth + 2)));
+}
+
+// A Struct nested `depth` objects deep, serialized without building it (a message that deep
+// could not even be destroyed without exhausting the stack).
+std::string SerializedNestedObjects(int depth) {
+  // Built back to front, then reversed: each level wraps everything inside it.
+  std::string reversed;
+  const auto prepend_varint = [&](uint64_t v) {
+    const std::string bytes = Varint(v);
+    reversed.append(bytes.rbegin(), bytes.rend());
+  };
+  const auto prepend_field = [&](int field, size_t inner_size) {
+    prepend_varint(inner_size);
+    prepend_varint(static_cast<uint64_t>(field) << 3 | 2);
+  };
+  for (int level = depth; level >= 1; --level) {
+    // This level's Struct is {"a": <what is inside>}; the innermost one is empty.
+    if (level == depth) continue;
+    prepend_field(5, reversed.size());       // Value.struct_value
+    const size_t value_size = reversed.size();
+    prepend_field(2, value_size);            // entry.value
+    reversed.append("a");
+    prepend_varint(1);
+    prepend_varint(1 << 3 | 2);              // entry.key = "a"
+    prepend_field(1, reversed.size());       // Struct.fields
+  }
+  return std::string(reversed.rbegin(), reversed.rend());
+}
+
+TEST(InputDepthTest, SerializedDepthReadsFarPastAnyRecursionLimit) {
+  // The helper builds what it says: 20 objects, each {"a": ...} around the next.
+  Struct parsed;
+  ASSERT_TRUE(parsed.ParseFromString(SerializedNestedObjects(20)));
+  int levels = 1;
+  for (const Struct* s = &parsed; s->fields().contains("a"); s = &s->fields().at("a").struct_value()) {
+    ++levels;
+  }
+  EXPECT_EQ(levels, 20);
+  EXPECT_FALSE(TooDeep(SerializedNestedObjects(kMaxInputDepth)));
+  EXPECT_TRUE(TooDeep(SerializedNestedObjects(kMaxInputDepth + 1)));
+  EXPECT_TRUE(TooDeep(SerializedNestedObjects(100000)));
+  // Only the input field counts; other fields are read past.
+  const std::string deep = SerializedNestedObjects(kMaxInputDepth + 1);
+  EXPECT_FALSE(SerializedInputTooDeep(AsInput(deep), 3));
+  EXPECT_TRUE(SerializedInputTooDeep(absl::StrCat("\x0a\x01k", "\x28\x07", AsInput(deep)), 2));
+}
+
+TEST(InputDepthTest, SerializedDepthSurvivesMalformedBytes) {
+  const std::string deep = AsInput(NestedMixed(kMaxInputDepth + 2).SerializeAsString());
+  for (size_t n = 0; n <= deep.size(); ++n) {
+    SerializedInputTooDeep(deep.substr(0, n), 2);  // any answer, no crash
+    std::string flipped = deep;
+    if (n < deep.size()) flipped[n] = static_cast<char>(~flipped[n]);
+    SerializedInputTooDeep(flipped, 2);
+  }
+  EXPECT_FALSE(SerializedInputTooDeep("", 2));
+  EXPECT_FALSE(TooDeep("\x0b\x0c"));                   // groups
+  EXPECT_FALSE(TooDeep("\x0a\xff\xff\xff\xff\x0f"));  // length past the end
+}
 
 TEST(StructOfSizeTest, BuildsExactSizes) {
   for (int64_t n : {kSmallInputLimit - 1, kSmallInputLimit, kSmallInputLimit + 1}) {

@@ -1,10 +1,58 @@
 #include "libs/rpc/convert.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "libs/core/ids.h"
 #include "libs/core/policy.h"
 
 namespace longrun::rpc {
+namespace {
+
+// Protobuf recursion a SubmitRequest needs for input one level deeper than allowed: input
+// sits one level below the request, and an object level costs three (Struct, map entry,
+// Value), a list level two (ListValue, Value). 99, just under protobuf's default of 100.
+constexpr int kSubmitRecursionLimit = 3 * (core::kMaxInputDepth + 1);
+
+}  // namespace
+
+absl::StatusOr<longrun::v1::SubmitRequest> ParseSubmitRequest(const grpc::ByteBuffer& bytes) {
+  longrun::v1::SubmitRequest request;
+  {
+    grpc::ByteBuffer shared(bytes);  // references the same slices, copies no bytes
+    grpc::ProtoBufferReader reader(&shared);
+    google::protobuf::io::CodedInputStream in(&reader);
+    in.SetRecursionLimit(kSubmitRecursionLimit);
+    if (reader.status().ok() && request.ParseFromCodedStream(&in)) return request;
+  }
+  // Refused: find out why (rare, so the bytes are flattened here only).
+  std::vector<grpc::Slice> slices;
+  std::string flat;
+  if (bytes.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  if (core::SerializedInputTooDeep(flat, longrun::v1::SubmitRequest::kInputFieldNumber)) {
+    return core::InputTooDeepError();
+  }
+  return absl::InvalidArgumentError("request: could not be parsed as a longrun.v1.SubmitRequest");
+}
+
+absl::Status SerializeToByteBuffer(const google::protobuf::MessageLite& message,
+                                   grpc::ByteBuffer* out) {
+  bool own_buffer = false;
+  const grpc::Status status =
+      grpc::SerializationTraits<google::protobuf::MessageLite>::Serialize(message, out,
+                                                                          &own_buffer);
+  if (status.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("serializing the response: ", status.error_message()));
+}
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t us = absl::ToUnixMicros(t);

@@ -2,6 +2,9 @@
 #ifndef LONGRUN_RPC_CONVERT_H_
 #define LONGRUN_RPC_CONVERT_H_
 
+#include <grpcpp/support/byte_buffer.h>
+
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/longrunning/operations.pb.h"
@@ -19,6 +22,18 @@ google::longrunning::Operation ToProto(const core::Operation& op, absl::Time now
 // Fields as sent; checks only what cannot be represented (malformed Duration/Timestamp).
 // Range and format rules are core::ValidateSubmit's.
 absl::StatusOr<core::SubmitSpec> FromProto(const longrun::v1::SubmitRequest& request);
+
+// A SubmitRequest as the raw Submit handler receives it. gRPC's generated handler would
+// refuse input nested past protobuf's recursion limit before our code runs and answer
+// UNIMPLEMENTED with an empty message. This parses with a recursion limit that admits input
+// one level deeper than core::kMaxInputDepth (so core::ValidateSubmit reports it like any
+// rule), and when the parse fails it answers INVALID_ARGUMENT: core::InputTooDeepError() if
+// the input nests deeper still, else that the bytes are not a SubmitRequest.
+absl::StatusOr<longrun::v1::SubmitRequest> ParseSubmitRequest(const grpc::ByteBuffer& bytes);
+
+// Serializes `message` as a raw handler's response.
+absl::Status SerializeToByteBuffer(const google::protobuf::MessageLite& message,
+                                   grpc::ByteBuffer* out);
 
 // Proto well-known types. FromProto* reject out-of-range encodings, naming `field`.
 void ToProto(absl::Time t, google::protobuf::Timestamp* out);

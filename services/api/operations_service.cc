@@ -7,12 +7,15 @@
 namespace longrun::api {
 
 grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext* ctx,
-                                                    const longrun::v1::SubmitRequest* request,
-                                                    google::longrunning::Operation* response) {
-  // Group commit: validation here (CPU only), the insert in the batcher's next batch.
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  // Group commit: parsing and validation here (CPU only), the insert in the batcher's next
+  // batch.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<store::OperationInsertParams> params = [&]() -> decltype(params) {
-    LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(*request));
+    LONGRUN_ASSIGN_OR_RETURN(const longrun::v1::SubmitRequest parsed,
+                             rpc::ParseSubmitRequest(*request));
+    LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(parsed));
     return deps_.logic.PrepareSubmit(spec);
   }();
   if (!params.ok()) {
@@ -23,8 +26,13 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
       *std::move(params),
       [this, ctx, reactor, response](absl::StatusOr<store::OperationInsertResult> result) {
         absl::StatusOr<core::Operation> op = OperationsLogic::SubmitResult(std::move(result));
-        if (op.ok()) RespondWithOperation(ctx, *op, deps_.logic.Now(), response);
-        reactor->Finish(rpc::ToGrpcStatus(op.status()));
+        absl::Status status = op.status();
+        if (op.ok()) {
+          google::longrunning::Operation out;
+          RespondWithOperation(ctx, *op, deps_.logic.Now(), &out);
+          status = rpc::SerializeToByteBuffer(out, response);
+        }
+        reactor->Finish(rpc::ToGrpcStatus(status));
       });
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

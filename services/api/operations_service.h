@@ -8,13 +8,18 @@
 
 namespace longrun::api {
 
-class OperationsService final : public longrun::v1::Operations::CallbackService {
+// Submit is a raw method: it parses its own request (rpc::ParseSubmitRequest), so input
+// nested too deep gets INVALID_ARGUMENT naming the limit instead of the UNIMPLEMENTED with an
+// empty message that gRPC's generated handler answers when protobuf refuses to parse.
+class OperationsService final
+    : public longrun::v1::Operations::WithRawCallbackMethod_Submit<
+          longrun::v1::Operations::CallbackService> {
  public:
   explicit OperationsService(ApiDeps deps) : deps_(deps) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx,
-                                   const longrun::v1::SubmitRequest* request,
-                                   google::longrunning::Operation* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* ctx,
                                          const longrun::v1::GetOperationRequest* request,
                                          google::longrunning::Operation* response) override;

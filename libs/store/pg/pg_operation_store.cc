@@ -410,8 +410,8 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
     params.push_back(absl::StrCat(absl::ToUnixMicros(*p.after_create_time)));
     const std::string ts = absl::StrCat("$", params.size());
     params.push_back(p.after_id);
-    absl::StrAppend(&sql, " AND (create_time, id) < (timestamptz 'epoch' + ", ts,
-                    "::int8 * interval '1 microsecond', $", params.size(), "::uuid)");
+    absl::StrAppend(&sql, " AND (create_time, id) < (", MicrosToTimestampSql(ts), ", $",
+                    params.size(), "::uuid)");
   }
   absl::StrAppend(&sql, " ORDER BY create_time DESC, id DESC LIMIT ", std::max(0, p.limit));
   std::vector<core::Operation> ops;

@@ -39,8 +39,13 @@ namespace longrun::store::pg {
 // batch: quadratic in the batch for completions and heartbeats.
 #define LONGRUN_LIVE(row) row "state::text IN ('RUNNING', 'CANCELLING')"
 
-// Microseconds since the Unix epoch ($n::int8) as timestamptz.
-#define LONGRUN_MICROS_TO_TS(n) "(timestamptz 'epoch' + " n "::int8 * interval '1 microsecond')"
+// Microseconds since the Unix epoch ($n::int8) as timestamptz, exactly. `interval * x`
+// takes a float8, which holds whole microseconds only within 2^53 us (285 years) of the
+// epoch, so whole seconds and the remaining microseconds are added separately (each exact
+// for every timestamptz).
+#define LONGRUN_MICROS_TO_TS(n)                                                            \
+  "(timestamptz 'epoch' + (" n "::int8 / 1000000) * interval '1 second' + (" n            \
+  "::int8 % 1000000) * interval '1 microsecond')"
 
 inline constexpr std::string_view kOperationGetSql =
     "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE id = $1::uuid AND tenant = $2";
