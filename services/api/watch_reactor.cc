@@ -112,14 +112,15 @@ WaitReactor::WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const s
                          std::optional<absl::Duration> timeout,
                          google::longrunning::Operation* response)
     : HubCallBase(deps), ctx_(ctx), response_(response) {
-  const absl::Time now = absl::Now();
+  // The deadline is on the hub's clock; gRPC's is on the real one.
+  const absl::Time now = deps_.hub.clock().Now();
   // Answer a little before the RPC deadline so the client gets the state, not an error.
   absl::Time deadline = now + deps_.max_wait;
   const absl::Time rpc_deadline = absl::FromChrono(ctx->deadline());
   if (rpc_deadline < absl::InfiniteFuture()) {
-    const absl::Duration margin =
-        std::min(absl::Milliseconds(100), (rpc_deadline - now) / 10);
-    deadline = std::min(deadline, rpc_deadline - margin);
+    const absl::Duration left = rpc_deadline - absl::Now();
+    const absl::Duration margin = std::min(absl::Milliseconds(100), left / 10);
+    deadline = std::min(deadline, now + left - margin);
   }
   if (timeout.has_value()) deadline = std::min(deadline, now + *timeout);
   if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);
