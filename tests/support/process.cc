@@ -76,6 +76,22 @@ std::string ChildProcess::Log() const {
   return ss.str();
 }
 
+absl::Duration ChildProcess::CpuTime() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces), from field 3 (state) on; utime
+  // and stime are fields 14 and 15, in clock ticks.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK)));
+}
+
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

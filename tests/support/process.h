@@ -28,6 +28,8 @@ class ChildProcess {
   std::optional<int> Wait(absl::Duration timeout);
   bool Running();
   std::string Log() const;
+  // CPU time the process has used so far (user + system, from /proc/PID/stat).
+  absl::Duration CpuTime() const;
 
  private:
   pid_t pid_ = -1;
