@@ -1,9 +1,7 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +74,18 @@ std::string ChildProcess::Log() const {
   return ss.str();
 }
 
+std::optional<int> ChildProcess::AwaitPortFile(const std::string& path, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  for (;;) {
+    // The api renames a complete file into place: if it exists, it holds the whole line.
+    std::ifstream in(path);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    if (!Running() || absl::Now() >= until) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 absl::Duration ChildProcess::CpuTime() const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -90,20 +100,6 @@ absl::Duration ChildProcess::CpuTime() const {
   }
   return absl::Seconds(static_cast<double>(utime + stime) /
                        static_cast<double>(sysconf(_SC_CLK_TCK)));
-}
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
 }
 
 std::string BinDir() {

@@ -14,7 +14,6 @@ import importlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -121,12 +120,6 @@ def psql(url, sql):
     return result.stdout
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Env:
     """Owns everything the test starts; cleanup() undoes it in reverse."""
 
@@ -204,14 +197,18 @@ class Env:
         import grpc
         self.setup_database()
         self.run_migrate()
-        addr = "127.0.0.1:%d" % free_port()
-        self.spawn("longrun-api", [self.binary("longrun-api"), "--listen=" + addr,
+        # Port 0: the kernel picks a free port and the api writes it to --port-file, so no
+        # port is chosen here that someone else could take before the api binds it.
+        port_file = os.path.join(self.tmp, "api.port")
+        self.spawn("longrun-api", [self.binary("longrun-api"), "--listen=127.0.0.1:0",
+                                   "--port-file=" + port_file,
                                    "--database-url=" + self.db_url])
         self.spawn("longrun-worker", [self.binary("longrun-worker"),
                                       "--database-url=" + self.db_url,
                                       "--concurrency=%d" % worker_concurrency])
-        self.channel = channel = grpc.insecure_channel(addr)
         deadline = time.monotonic() + ready_timeout
+        addr = "127.0.0.1:%d" % self.await_port_file(port_file, deadline)
+        self.channel = channel = grpc.insecure_channel(addr)
         while True:
             self.check_alive()
             try:
@@ -222,6 +219,17 @@ class Env:
                       "server at %s not ready within %ds" % (addr, ready_timeout))
         say("# server ready at %s" % addr)
         return channel, addr
+
+    def await_port_file(self, path, deadline):
+        """The port longrun-api wrote to its --port-file (renamed into place whole)."""
+        while True:
+            self.check_alive()
+            try:
+                with open(path) as f:
+                    return int(f.read().strip())
+            except FileNotFoundError:
+                check(time.monotonic() < deadline, "longrun-api wrote no %s in time" % path)
+                time.sleep(0.01)
 
     def stop_processes(self):
         """SIGTERM each child we started (by its PID), then SIGKILL what is left."""
