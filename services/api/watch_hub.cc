@@ -27,7 +27,8 @@ void WatchHub::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       stopping_ = true;
-      CloseAllLocked(absl::UnavailableError("server shutting down; reconnect to continue watching"));
+      CloseAllLocked(
+          absl::UnavailableError("server shutting down; reconnect to continue watching"));
     }
   }
   cv_.notify_all();
@@ -51,6 +52,13 @@ void WatchHub::Unsubscribe(const std::string& id, Subscriber* s) {
   auto it = subs_.find(id);
   if (it != subs_.end() && it->second.erase(s) > 0 && it->second.empty()) subs_.erase(it);
   DropDeadlineLocked(s);
+}
+
+int WatchHub::SubscribersForTest() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& [id, set] : subs_) n += static_cast<int>(set.size());
+  return n;
 }
 
 void WatchHub::DropDeadlineLocked(Subscriber* s) {

@@ -92,6 +92,8 @@ class WatchHub {
   void OnListenerConnected();
 
   const Clock& clock() const { return clock_; }
+  // How many subscriptions are open.
+  int SubscribersForTest();
 
  private:
   void Loop();
