@@ -10,8 +10,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
-#include "libs/core/ids.h"
 #include "libs/store/memory/memory_operation_store.h"
+#include "services/api/memory_jobs_for_test.h"
 
 namespace longrun::api {
 namespace {
@@ -39,37 +39,26 @@ class WatchHubTest : public ::testing::Test {
     hub_.Shutdown();
   }
 
-  std::string Insert() {
-    auto r = store_.OperationInsert(
-        {.id = core::NewOperationId(clock_.Now()), .spec = {.kind = "k"}, .max_attempts = 3});
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->operation.id : "";
-  }
   // A subscriber that lives as long as the hub (which calls OnClosed on shutdown).
   Recorder& NewRecorder() { return recorders_.emplace_back(); }
-  // Claims the oldest queued job (attempt 1).
-  void Claim() { ASSERT_TRUE(store_.JobClaim({.worker_id = "w", .kinds = {"k"}}).ok()); }
-  void Complete(const std::string& id) {
-    ASSERT_TRUE(
-        store_.JobComplete({.id = id, .attempt = 1, .response = google::protobuf::Struct()}).ok());
-  }
 
   FakeClock clock_;
   store::memory::MemoryOperationStore store_{clock_};
+  MemoryJobs jobs_{clock_, store_};
   std::deque<Recorder> recorders_;
   WatchHub hub_;
 };
 
 TEST_F(WatchHubTest, ANotifiedChangeReachesEverySubscriberWithOneRead) {
-  const std::string a = Insert(), b = Insert();
+  const std::string a = jobs_.Insert(), b = jobs_.Insert();
   Recorder &a1 = NewRecorder(), &a2 = NewRecorder(), &b1 = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(a, &a1));
   ASSERT_TRUE(hub_.Subscribe(a, &a2));
   ASSERT_TRUE(hub_.Subscribe(b, &b1));
   EXPECT_EQ(hub_.RunOnce().reads, 0);  // nothing changed yet
 
-  Claim();  // a
-  Claim();  // b
+  jobs_.Claim();  // a
+  jobs_.Claim();  // b
   const WatchHubRunResult r = hub_.RunOnce();
   EXPECT_EQ(r.reads, 1);
   EXPECT_EQ(r.failed_reads, 0);
@@ -83,22 +72,22 @@ TEST_F(WatchHubTest, ANotifiedChangeReachesEverySubscriberWithOneRead) {
 }
 
 TEST_F(WatchHubTest, UnsubscribedIdsAreNotReadAndUnsubscribedSubscribersNotCalled) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   Recorder& s = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &s));
   hub_.Unsubscribe(id, &s);
-  Claim();
+  jobs_.Claim();
   EXPECT_EQ(hub_.RunOnce().reads, 0);
   EXPECT_TRUE(s.ops.empty());
   EXPECT_EQ(hub_.SubscribersForTest(), 0);
 }
 
 TEST_F(WatchHubTest, TheRefreshReReadsWithoutNotifications) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   Recorder& s = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &s));
   store_.SetChangeObserver(nullptr);  // every notification is lost
-  Claim();
+  jobs_.Claim();
   EXPECT_EQ(hub_.RunOnce().reads, 0);
   clock_.Advance(WatchHubConfig().refresh_interval);
   EXPECT_EQ(hub_.RunOnce().reads, 1);
@@ -107,9 +96,9 @@ TEST_F(WatchHubTest, TheRefreshReReadsWithoutNotifications) {
 }
 
 TEST_F(WatchHubTest, ADeletedOperationClosesItsSubscribersWithNotFound) {
-  const std::string id = Insert();
-  Claim();
-  Complete(id);
+  const std::string id = jobs_.Insert();
+  jobs_.Claim();
+  jobs_.Complete(id);
   Recorder& s = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &s, clock_.Now() + absl::Seconds(1)));
   ASSERT_TRUE(store_.OperationDelete({.id = id}).ok());  // deletes notify nothing
@@ -124,7 +113,7 @@ TEST_F(WatchHubTest, ADeletedOperationClosesItsSubscribersWithNotFound) {
 }
 
 TEST_F(WatchHubTest, DeadlinesFireOnceWhenTheClockPassesThem) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   Recorder &early = NewRecorder(), &late = NewRecorder(), &none = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &early, clock_.Now() + absl::Seconds(1)));
   ASSERT_TRUE(hub_.Subscribe(id, &late, clock_.Now() + absl::Seconds(3)));
@@ -143,7 +132,7 @@ TEST_F(WatchHubTest, DeadlinesFireOnceWhenTheClockPassesThem) {
 }
 
 TEST_F(WatchHubTest, ShutdownClosesEverySubscriberWithUnavailableAndRefusesNewOnes) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   std::vector<Recorder*> subs;
   for (int i = 0; i < 5; ++i) {
     subs.push_back(&NewRecorder());
@@ -166,7 +155,7 @@ TEST_F(WatchHubTest, AnOutageCostsFewReadsAndTheStateArrivesOnceTheStoreIsBack) 
   std::vector<std::string> ids;
   std::vector<Recorder*> subs;
   for (int i = 0; i < 100; ++i) {
-    ids.push_back(Insert());
+    ids.push_back(jobs_.Insert());
     subs.push_back(&NewRecorder());
     ASSERT_TRUE(hub_.Subscribe(ids.back(), subs.back()));
   }
@@ -192,7 +181,7 @@ TEST_F(WatchHubTest, AnOutageCostsFewReadsAndTheStateArrivesOnceTheStoreIsBack) 
 
   // Back: the jobs run meanwhile; the next try (at most 5 s away) delivers every state.
   store_.SetUnavailableForTest(false);
-  for (size_t i = 0; i < ids.size(); ++i) Claim();
+  for (size_t i = 0; i < ids.size(); ++i) jobs_.Claim();
   int delivered = 0;
   for (int step = 0; step < 600 && delivered < 100; ++step) {
     hub_.RunOnce();
@@ -209,7 +198,7 @@ TEST_F(WatchHubTest, AnOutageCostsFewReadsAndTheStateArrivesOnceTheStoreIsBack) 
 }
 
 TEST_F(WatchHubTest, AFailedReadWaitsItsBackOffButDeadlinesStillFireOnTime) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   Recorder &watcher = NewRecorder(), &waiter = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &watcher));
   ASSERT_TRUE(hub_.Subscribe(id, &waiter, clock_.Now() + absl::Milliseconds(20)));
@@ -231,7 +220,7 @@ TEST_F(WatchHubTest, AFailedReadWaitsItsBackOffButDeadlinesStillFireOnTime) {
 }
 
 TEST_F(WatchHubTest, AListenerReconnectEndsTheBackOff) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   Recorder& s = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &s));
   store_.SetUnavailableForTest(true);
@@ -243,7 +232,7 @@ TEST_F(WatchHubTest, AListenerReconnectEndsTheBackOff) {
   }
   EXPECT_EQ(hub_.RunOnce().failed_reads, 1);
   store_.SetUnavailableForTest(false);
-  Claim();  // notified: dirty, but the back-off still runs
+  jobs_.Claim();  // notified: dirty, but the back-off still runs
   EXPECT_EQ(hub_.RunOnce().reads, 0);
   hub_.OnListenerConnected();  // the database is back
   const WatchHubRunResult r = hub_.RunOnce();
@@ -259,7 +248,7 @@ class WatchHubOutageTimeoutTest : public WatchHubTest {
 };
 
 TEST_F(WatchHubOutageTimeoutTest, SubscribersEndWithUnavailableAfterTheOutageTimeout) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   Recorder& s = NewRecorder();
   ASSERT_TRUE(hub_.Subscribe(id, &s));
   store_.SetUnavailableForTest(true);
@@ -282,7 +271,7 @@ TEST_F(WatchHubOutageTimeoutTest, SubscribersEndWithUnavailableAfterTheOutageTim
 
 // The hub's own thread: a notified change is delivered without RunOnce from the test.
 TEST_F(WatchHubTest, AStartedHubDeliversNotifiedChanges) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   absl::Mutex mu;
   std::vector<core::State> states;
   class Collect final : public WatchHub::Subscriber {
@@ -300,8 +289,8 @@ TEST_F(WatchHubTest, AStartedHubDeliversNotifiedChanges) {
   } s(mu, states);
   ASSERT_TRUE(hub_.Subscribe(id, &s));
   hub_.Start();
-  Claim();
-  Complete(id);
+  jobs_.Claim();
+  jobs_.Complete(id);
   {
     absl::MutexLock lock(&mu);
     EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(

@@ -11,8 +11,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
-#include "libs/core/ids.h"
 #include "libs/store/memory/memory_operation_store.h"
+#include "services/api/memory_jobs_for_test.h"
 #include "longrun/v1/operations.grpc.pb.h"
 #include "services/api/operations_service.h"
 
@@ -74,20 +74,6 @@ class ReactorTest : public ::testing::Test {
     batcher_.Shutdown();
   }
 
-  std::string Insert() {
-    auto r = store_.OperationInsert(
-        {.id = core::NewOperationId(clock_.Now()), .spec = {.kind = "k"}, .max_attempts = 3});
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->operation.id : "";
-  }
-  void Claim() { ASSERT_TRUE(store_.JobClaim({.worker_id = "w", .kinds = {"k"}}).ok()); }
-  void Progress(const std::string& id, int percent) {
-    ASSERT_TRUE(store_.JobProgress({.id = id, .attempt = 1, .percent = percent}).ok());
-  }
-  void Complete(const std::string& id) {
-    ASSERT_TRUE(
-        store_.JobComplete({.id = id, .attempt = 1, .response = google::protobuf::Struct()}).ok());
-  }
   static std::unique_ptr<grpc::ClientContext> Context() {
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -131,6 +117,7 @@ class ReactorTest : public ::testing::Test {
 
   FakeClock clock_;
   store::memory::MemoryOperationStore store_{clock_};
+  MemoryJobs jobs_{clock_, store_};
   OperationsLogic logic_{store_, core::SubmitLimits{}, [this] { return clock_.Now(); }};
   concurrency::Executor executor_{"test", 1, 1000};
   WatchHub hub_{store_, {}, clock_};
@@ -141,7 +128,7 @@ class ReactorTest : public ::testing::Test {
 };
 
 TEST_F(ReactorTest, WatchStreamsTheSnapshotEachNewStateAndEndsWithTheTerminalOne) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   auto ctx = Context();
   auto reader = Watch(*ctx, id);
   Operation op;
@@ -152,19 +139,19 @@ TEST_F(ReactorTest, WatchStreamsTheSnapshotEachNewStateAndEndsWithTheTerminalOne
   // A re-read of an unchanged row (a refresh) sends nothing: the next message is the claim.
   hub_.OnListenerConnected();
   hub_.RunOnce();
-  Claim();
+  jobs_.Claim();
   hub_.RunOnce();
   ASSERT_TRUE(reader->Read(&op));
   EXPECT_EQ(Metadata(op).state(), longrun::v1::OperationMetadata::RUNNING);
   EXPECT_EQ(Metadata(op).version(), 2);
 
-  Progress(id, 50);
+  jobs_.Progress(id, 50);
   hub_.RunOnce();
   ASSERT_TRUE(reader->Read(&op));
   EXPECT_EQ(Metadata(op).progress_percent(), 50);
   EXPECT_FALSE(op.done());
 
-  Complete(id);
+  jobs_.Complete(id);
   hub_.RunOnce();
   ASSERT_TRUE(reader->Read(&op));
   EXPECT_TRUE(op.done());
@@ -176,18 +163,18 @@ TEST_F(ReactorTest, WatchStreamsTheSnapshotEachNewStateAndEndsWithTheTerminalOne
 // Many states reach the reactor while the client reads nothing: whatever was skipped, the
 // stream's versions increase and it ends with the terminal state.
 TEST_F(ReactorTest, AReaderThatFallsBehindStillEndsWithTheTerminalState) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   auto ctx = Context();
   auto reader = Watch(*ctx, id);
   Operation op;
   ASSERT_TRUE(reader->Read(&op));
-  Claim();
+  jobs_.Claim();
   hub_.RunOnce();
   for (int percent = 1; percent <= 50; ++percent) {
-    Progress(id, percent);
+    jobs_.Progress(id, percent);
     hub_.RunOnce();
   }
-  Complete(id);
+  jobs_.Complete(id);
   hub_.RunOnce();
   std::vector<Operation> msgs;
   while (reader->Read(&op)) msgs.push_back(op);
@@ -204,9 +191,9 @@ TEST_F(ReactorTest, AReaderThatFallsBehindStillEndsWithTheTerminalState) {
 }
 
 TEST_F(ReactorTest, ADeletedOperationEndsTheWatchWithNotFound) {
-  const std::string id = Insert();
-  Claim();
-  Complete(id);
+  const std::string id = jobs_.Insert();
+  jobs_.Claim();
+  jobs_.Complete(id);
   ASSERT_TRUE(store_.OperationDelete({.id = id}).ok());
   auto ctx = Context();
   auto reader = Watch(*ctx, id);
@@ -224,7 +211,7 @@ TEST_F(ReactorTest, ADeletedOperationEndsTheWatchWithNotFound) {
 }
 
 TEST_F(ReactorTest, AWatchOpenThroughAStoreOutageGetsTheStateOnceTheStoreIsBack) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   auto ctx = Context();
   auto reader = Watch(*ctx, id);
   Operation op;
@@ -234,8 +221,8 @@ TEST_F(ReactorTest, AWatchOpenThroughAStoreOutageGetsTheStateOnceTheStoreIsBack)
   EXPECT_EQ(hub_.RunOnce().failed_reads, 1);
   EXPECT_EQ(hub_.RunOnce().reads, 0);  // backing off
   store_.SetUnavailableForTest(false);
-  Claim();
-  Complete(id);
+  jobs_.Claim();
+  jobs_.Complete(id);
   clock_.Advance(absl::Seconds(5));  // the longest back-off
   EXPECT_EQ(hub_.RunOnce().reads, 1);
   ASSERT_TRUE(reader->Read(&op));
@@ -244,7 +231,7 @@ TEST_F(ReactorTest, AWatchOpenThroughAStoreOutageGetsTheStateOnceTheStoreIsBack)
 }
 
 TEST_F(ReactorTest, ACancelledWatchLetsGoOfItsSubscription) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   auto ctx = Context();
   auto reader = Watch(*ctx, id);
   Operation op;
@@ -281,13 +268,13 @@ struct WaitCall {
 };
 
 TEST_F(ReactorTest, WaitAnswersAsSoonAsTheOperationIsDone) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   WaitCall wait(*stub_, id);
   AwaitSubscribed(1);
-  Claim();
+  jobs_.Claim();
   hub_.RunOnce();
   EXPECT_FALSE(wait.done.HasBeenNotified());  // RUNNING is not an answer
-  Complete(id);
+  jobs_.Complete(id);
   hub_.RunOnce();
   ASSERT_TRUE(wait.Await());
   ASSERT_TRUE(wait.status.ok()) << wait.status.error_message();
@@ -295,10 +282,10 @@ TEST_F(ReactorTest, WaitAnswersAsSoonAsTheOperationIsDone) {
 }
 
 TEST_F(ReactorTest, WaitAnswersTheLatestStateWhenItsTimeoutPasses) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   WaitCall wait(*stub_, id, absl::Seconds(10));
   AwaitSubscribed(1);
-  Claim();
+  jobs_.Claim();
   hub_.RunOnce();
   clock_.Advance(absl::Seconds(9));
   hub_.RunOnce();
@@ -313,7 +300,7 @@ TEST_F(ReactorTest, WaitAnswersTheLatestStateWhenItsTimeoutPasses) {
 }
 
 TEST_F(ReactorTest, ShutdownFinishesEveryWatchAndWaitWithUnavailable) {
-  const std::string id = Insert();
+  const std::string id = jobs_.Insert();
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReader<Operation>>> readers;
   Operation op;
