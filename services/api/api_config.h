@@ -14,6 +14,8 @@ namespace longrun::api {
 
 struct ApiConfig {
   std::string listen = "0.0.0.0:50051";
+  // If set, the port actually bound (useful with port 0) is written here once serving.
+  std::string port_file;
   std::string database_url;
   int64_t db_pool_size = 8;        // connections, and executor threads using them
   int64_t max_pending = 10000;     // queued RPCs before RESOURCE_EXHAUSTED

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -54,6 +55,21 @@ int RunMigrate(const std::string& url) {
   return 0;
 }
 
+// Writes the port to a temporary file and renames it into place, so a reader never sees a
+// partial line.
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return absl::UnavailableError("cannot write --port-file " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError("cannot rename " + tmp + " to --port-file " + path);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,6 +80,9 @@ int main(int argc, char** argv) {
   int64_t default_attempts = config.limits.default_max_attempts;
   longrun::FlagSet flags("longrun-api", kUsage);
   flags.String("listen", &config.listen, "HOST:PORT to serve gRPC on (port 0 picks one)");
+  flags.String("port-file", &config.port_file,
+               "once serving, write the bound port (one line) to this file; with port 0 in "
+               "--listen, how a supervisor or test learns the port");
   flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
                "LONGRUN_DATABASE_URL");
   flags.Int("db-pool-size", &config.db_pool_size,
@@ -223,6 +242,9 @@ int main(int argc, char** argv) {
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   LONGRUN_LOG(kInfo, "serving", {{"address", host + ":" + std::to_string(selected_port)}});
+  if (!config.port_file.empty()) {
+    if (absl::Status s = WritePortFile(config.port_file, selected_port); !s.ok()) return Fail(s);
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);

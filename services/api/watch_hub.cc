@@ -3,18 +3,22 @@
 #include <algorithm>
 
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "libs/common/logging.h"
 
 namespace longrun::api {
 
-WatchHub::WatchHub(store::OperationStore& store, WatchHubConfig config)
-    : store_(store), config_(config) {}
+WatchHub::WatchHub(store::OperationStore& store, WatchHubConfig config, const Clock& clock)
+    : store_(store), config_(config), clock_(clock), read_backoff_(config.read_backoff) {
+  last_refresh_ = clock_.Now();
+}
 
 WatchHub::~WatchHub() { Shutdown(); }
 
 void WatchHub::Start() {
-  last_refresh_ = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_refresh_ = clock_.Now();
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -23,14 +27,8 @@ void WatchHub::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       stopping_ = true;
-      const absl::Status why = absl::UnavailableError(
-          "server shutting down; reconnect to continue watching");
-      for (auto& [id, set] : subs_) {
-        for (Subscriber* s : set) s->OnClosed(why);
-      }
-      subs_.clear();
-      deadlines_.clear();
-      deadline_of_.clear();
+      CloseAllLocked(
+          absl::UnavailableError("server shutting down; reconnect to continue watching"));
     }
   }
   cv_.notify_all();
@@ -54,6 +52,13 @@ void WatchHub::Unsubscribe(const std::string& id, Subscriber* s) {
   auto it = subs_.find(id);
   if (it != subs_.end() && it->second.erase(s) > 0 && it->second.empty()) subs_.erase(it);
   DropDeadlineLocked(s);
+}
+
+int WatchHub::SubscribersForTest() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& [id, set] : subs_) n += static_cast<int>(set.size());
+  return n;
 }
 
 void WatchHub::DropDeadlineLocked(Subscriber* s) {
@@ -82,75 +87,112 @@ void WatchHub::OnListenerConnected() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, _] : subs_) dirty_.insert(id);
+    // The database answers again: re-read at once rather than at the end of the back-off.
+    read_backoff_.Reset();
+    retry_at_ = absl::InfinitePast();
   }
   cv_.notify_all();
+}
+
+void WatchHub::CloseAllLocked(const absl::Status& why) {
+  for (auto& [id, set] : subs_) {
+    for (Subscriber* s : set) s->OnClosed(why);
+  }
+  subs_.clear();
+  dirty_.clear();
+  deadlines_.clear();
+  deadline_of_.clear();
 }
 
 void WatchHub::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    const absl::Time now = absl::Now();
-    // Deadlines.
-    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-      auto [id, s] = deadlines_.begin()->second;
-      deadlines_.erase(deadlines_.begin());
-      deadline_of_.erase(s);
-      s->OnDeadline();
-    }
-    // Periodic safety net.
-    if (now - last_refresh_ >= config_.refresh_interval) {
-      last_refresh_ = now;
-      for (const auto& [id, _] : subs_) dirty_.insert(id);
-    }
-    if (!dirty_.empty()) {
-      std::vector<std::string> ids(dirty_.begin(), dirty_.end());
-      dirty_.clear();
-      lock.unlock();
-      ReadAndDeliver(std::move(ids));
-      lock.lock();
-      continue;
-    }
-    absl::Time wake = last_refresh_ + config_.refresh_interval;
-    if (!deadlines_.empty()) wake = std::min(wake, deadlines_.begin()->first);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wake - absl::Now(), absl::ZeroDuration())),
-                 [&] { return stopping_ || !dirty_.empty() || timers_changed_; });
+    const WatchHubRunResult result = RunOnceLocked(lock);
+    if (stopping_) break;
+    const absl::Duration wait = result.next_run - clock_.Now();
+    if (wait <= absl::ZeroDuration()) continue;
+    // Woken early by a notification (unless the back-off is running), a new deadline or
+    // shutdown.
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(std::min(wait, absl::Hours(1))), [&] {
+      return stopping_ || timers_changed_ || (!dirty_.empty() && clock_.Now() >= retry_at_);
+    });
     timers_changed_ = false;
   }
 }
 
-void WatchHub::ReadAndDeliver(std::vector<std::string> ids) {
+WatchHubRunResult WatchHub::RunOnce() {
+  std::unique_lock<std::mutex> lock(mu_);
+  return RunOnceLocked(lock);
+}
+
+WatchHubRunResult WatchHub::RunOnceLocked(std::unique_lock<std::mutex>& lock) {
+  WatchHubRunResult result;
+  if (stopping_) return result;
+  absl::Time now = clock_.Now();
+  // Deadlines.
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto [id, s] = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    deadline_of_.erase(s);
+    s->OnDeadline();
+    ++result.deadlines;
+  }
+  // Periodic safety net.
+  if (now - last_refresh_ >= config_.refresh_interval) {
+    last_refresh_ = now;
+    for (const auto& [id, _] : subs_) dirty_.insert(id);
+  }
+  if (!dirty_.empty() && now >= retry_at_) {
+    std::vector<std::string> ids(dirty_.begin(), dirty_.end());
+    dirty_.clear();
+    lock.unlock();
+    ReadAndDeliver(std::move(ids), result);
+    lock.lock();
+    now = clock_.Now();
+  }
+  result.next_run = last_refresh_ + config_.refresh_interval;
+  if (!deadlines_.empty()) result.next_run = std::min(result.next_run, deadlines_.begin()->first);
+  // Ids that arrived during the read, or that a failed read put back.
+  if (!dirty_.empty()) result.next_run = std::min(result.next_run, std::max(now, retry_at_));
+  return result;
+}
+
+void WatchHub::ReadAndDeliver(std::vector<std::string> ids, WatchHubRunResult& result) {
   static log::RateLimiter error_log(absl::Seconds(10));
   for (size_t start = 0; start < ids.size(); start += config_.read_batch) {
     const size_t end = std::min(ids.size(), start + static_cast<size_t>(config_.read_batch));
     std::vector<std::string> batch(ids.begin() + start, ids.begin() + end);
     auto ops = store_.OperationGetMany(batch);
+    ++result.reads;
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     if (!ops.ok()) {
-      // Try again on the next round; give up on subscribers after a long outage.
-      const absl::Time now = absl::Now();
+      ++result.failed_reads;
+      const absl::Time now = clock_.Now();
       if (failing_since_ == absl::InfiniteFuture()) failing_since_ = now;
+      const absl::Duration delay = read_backoff_.Next();
+      retry_at_ = now + delay;
       if (error_log.Allow()) {
-        LONGRUN_LOG(kWarning, "watch_refresh_failed", {{"error", ops.status().message()}});
+        LONGRUN_LOG(kWarning, "watch_refresh_failed",
+                    {{"error", ops.status().message()}, {"retry_in", delay}});
       }
+      // Give up on subscribers after a long outage, so clients reconnect elsewhere.
       if (config_.outage_timeout > absl::ZeroDuration() &&
           now - failing_since_ >= config_.outage_timeout) {
-        const absl::Status why = absl::UnavailableError(
-            "database unreachable for too long; reconnect to continue watching");
-        for (auto& [id, set] : subs_) {
-          for (Subscriber* s : set) {
-            DropDeadlineLocked(s);
-            s->OnClosed(why);
-          }
-        }
-        subs_.clear();
+        CloseAllLocked(absl::UnavailableError(
+            "database unreachable for too long; reconnect to continue watching"));
         failing_since_ = absl::InfiniteFuture();
         return;
       }
-      for (auto& id : batch) dirty_.insert(std::move(id));
-      continue;
+      // This batch and the ones not read yet wait for the next try.
+      for (auto it = ids.begin() + start; it != ids.end(); ++it) {
+        if (subs_.count(*it) > 0) dirty_.insert(std::move(*it));
+      }
+      return;
     }
     failing_since_ = absl::InfiniteFuture();
+    read_backoff_.Reset();
+    retry_at_ = absl::InfinitePast();
     std::unordered_set<std::string> found;
     for (const core::Operation& op : *ops) {
       found.insert(op.id);

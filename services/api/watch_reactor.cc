@@ -43,6 +43,26 @@ void HubCallBase::EndSubscription() {
   if (!id_.empty()) deps_.hub.Unsubscribe(id_, this);
 }
 
+// ---- LatestStateQueue ----
+
+std::optional<core::Operation> LatestStateQueue::Offer(const core::Operation& op) {
+  if (op.version <= latest_version_) return std::nullopt;
+  latest_version_ = op.version;
+  if (write_in_flight_) {
+    pending_ = op;  // newer state replaces an unsent one
+    return std::nullopt;
+  }
+  write_in_flight_ = true;
+  return op;
+}
+
+std::optional<core::Operation> LatestStateQueue::WriteDone() {
+  std::optional<core::Operation> next = std::move(pending_);
+  pending_.reset();
+  write_in_flight_ = next.has_value();
+  return next;
+}
+
 // ---- WatchReactor ----
 
 WatchReactor::WatchReactor(ApiDeps deps, const std::string& name) : HubCallBase(deps) {
@@ -51,18 +71,12 @@ WatchReactor::WatchReactor(ApiDeps deps, const std::string& name) : HubCallBase(
 
 void WatchReactor::Deliver(const core::Operation& op) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (finished_ || op.version <= latest_version_) return;
-  latest_version_ = op.version;
-  if (write_in_flight_) {
-    pending_ = op;  // newer state replaces an unsent one
-    return;
-  }
-  WriteLocked(op);
+  if (finished_) return;
+  if (std::optional<core::Operation> now = queue_.Offer(op)) WriteLocked(*now);
 }
 
 void WatchReactor::WriteLocked(const core::Operation& op) {
   current_ = rpc::ToProto(op, deps_.logic.Now());
-  write_in_flight_ = true;
   if (op.done()) {
     finished_ = true;
     StartWriteAndFinish(&current_, grpc::WriteOptions(), grpc::Status::OK);
@@ -73,18 +87,14 @@ void WatchReactor::WriteLocked(const core::Operation& op) {
 
 void WatchReactor::OnWriteDone(bool ok) {
   std::lock_guard<std::mutex> lock(mu_);
-  write_in_flight_ = false;
+  std::optional<core::Operation> next = queue_.WriteDone();
   if (finished_) return;
   if (!ok) {  // the client went away
     finished_ = true;
     Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client"));
     return;
   }
-  if (pending_.has_value()) {
-    core::Operation next = *std::move(pending_);
-    pending_.reset();
-    WriteLocked(next);
-  }
+  if (next.has_value()) WriteLocked(*next);
 }
 
 void WatchReactor::FinishWith(const absl::Status& status) {
@@ -112,14 +122,15 @@ WaitReactor::WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const s
                          std::optional<absl::Duration> timeout,
                          google::longrunning::Operation* response)
     : HubCallBase(deps), ctx_(ctx), response_(response) {
-  const absl::Time now = absl::Now();
+  // The deadline is on the hub's clock; gRPC's is on the real one.
+  const absl::Time now = deps_.hub.clock().Now();
   // Answer a little before the RPC deadline so the client gets the state, not an error.
   absl::Time deadline = now + deps_.max_wait;
   const absl::Time rpc_deadline = absl::FromChrono(ctx->deadline());
   if (rpc_deadline < absl::InfiniteFuture()) {
-    const absl::Duration margin =
-        std::min(absl::Milliseconds(100), (rpc_deadline - now) / 10);
-    deadline = std::min(deadline, rpc_deadline - margin);
+    const absl::Duration left = rpc_deadline - absl::Now();
+    const absl::Duration margin = std::min(absl::Milliseconds(100), left / 10);
+    deadline = std::min(deadline, now + left - margin);
   }
   if (timeout.has_value()) deadline = std::min(deadline, now + *timeout);
   if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);

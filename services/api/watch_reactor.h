@@ -22,6 +22,23 @@
 
 namespace longrun::api {
 
+// The write side of a WatchOperation stream, without gRPC: one write in flight, the newest
+// state parked while it is (replacing an unsent older one), versions only forward. Not
+// thread-safe: WatchReactor calls it under its lock.
+class LatestStateQueue {
+ public:
+  // A state arrived: returns it if it should be written now (newer than anything seen,
+  // nothing in flight); parks it if a write is in flight; drops it if not newer.
+  std::optional<core::Operation> Offer(const core::Operation& op);
+  // The write in flight completed: returns the parked state to write next, if any.
+  std::optional<core::Operation> WriteDone();
+
+ private:
+  int64_t latest_version_ = 0;
+  bool write_in_flight_ = false;
+  std::optional<core::Operation> pending_;
+};
+
 // Shared machinery: reference counting (the reactor outlives both gRPC's OnDone and the
 // executor task that subscribes it) and the subscribe-then-snapshot start.
 class HubCallBase : public WatchHub::Subscriber {
@@ -72,9 +89,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::
 
   std::mutex mu_;
   bool finished_ = false;
-  bool write_in_flight_ = false;
-  int64_t latest_version_ = 0;
-  std::optional<core::Operation> pending_;
+  LatestStateQueue queue_;
   google::longrunning::Operation current_;
 };
 

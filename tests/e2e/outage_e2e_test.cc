@@ -2,10 +2,13 @@
 // database returns. Uses its own cluster so stopping it cannot disturb other tests.
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/store/pg/migrator.h"
@@ -66,6 +69,78 @@ TEST(OutageE2E, DatabaseDownIsUnavailableThenRecoversWithoutRestart) {
     ASSERT_FALSE(watcher.messages().empty());
     EXPECT_TRUE(watcher.messages().back().done());
     EXPECT_EQ(Metadata(watcher.messages().back()).state(), longrun::v1::OperationMetadata::SUCCEEDED);
+  }
+  PgCtl(absl::StrCat("destroy ", dir));
+}
+
+// 100 open watches while PostgreSQL is down for 10 s: the api waits between failed re-reads
+// (back-off) instead of spinning, so it stays under 5 % of one core (it burned most of a
+// core before); once the database is back every watcher gets the terminal message. The CPU
+// figure is a resource bound the issue asks for, not a timing: a busy loop fails it by an
+// order of magnitude whatever the machine's speed.
+TEST(OutageE2E, OpenWatchesCostAlmostNoCpuWhileTheDatabaseIsDown) {
+  constexpr int kWatches = 100;
+  constexpr absl::Duration kOutage = absl::Seconds(10);
+  const std::string dir = TestOutputDir("outage_watch_pg");
+  ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+  setenv("LONGRUN_TEST_DATABASE_URL", ClusterUrlFromDir(dir).c_str(), 1);
+  {
+    TestDatabase db;
+    Stack stack(db, "outage_watch");
+    stack.StartApi();
+    // No worker yet: the operations stay QUEUED through the outage.
+    std::vector<std::string> names;
+    for (int i = 0; i < kWatches; ++i) {
+      google::longrunning::Operation op;
+      ASSERT_TRUE(stack.Submit("demo.echo", absl::StrCat(R"({"i": )", i, "}"), &op).ok());
+      names.push_back(op.name());
+    }
+    absl::Mutex mu;
+    int snapshots = 0;
+    std::vector<std::unique_ptr<Watcher>> watchers;
+    for (const std::string& name : names) {
+      watchers.push_back(std::make_unique<Watcher>(
+          stack.v1(), name, [&, first = std::make_shared<std::once_flag>()](const auto&) {
+            std::call_once(*first, [&] {
+              absl::MutexLock lock(&mu);
+              ++snapshots;
+            });
+          }));
+    }
+    {
+      absl::MutexLock lock(&mu);
+      ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                          +[](int* n) { return *n == kWatches; }, &snapshots),
+                                      absl::Seconds(30)))
+          << snapshots << " of " << kWatches << " watchers got their snapshot";
+    }
+
+    ASSERT_EQ(PgCtl(absl::StrCat("stop ", dir, " fast")), 0);
+    const absl::Duration cpu_before = stack.api().CpuTime();
+    const absl::Time start = absl::Now();
+    absl::SleepFor(kOutage);  // the window measured, not a wait for a condition
+    const absl::Duration cpu = stack.api().CpuTime() - cpu_before;
+    const absl::Duration wall = absl::Now() - start;
+    const double share = absl::FDivDuration(cpu, wall);
+    std::cout << "api CPU with " << kWatches << " open watches and PostgreSQL down: " << cpu
+              << " over " << wall << " (" << 100 * share << " % of one core)\n";
+    EXPECT_LT(share, 0.05);
+
+    ASSERT_EQ(PgCtl(absl::StrCat("start ", dir)), 0);
+    stack.StartWorker();
+    int terminal = 0;
+    for (auto& w : watchers) {
+      ASSERT_TRUE(w->Await(absl::Seconds(60))) << "a watcher got no terminal message:\n"
+                                               << stack.api().Log();
+      EXPECT_TRUE(w->status().ok()) << w->status().error_message();
+      const auto msgs = w->messages();
+      if (!msgs.empty() && msgs.back().done() &&
+          Metadata(msgs.back()).state() == longrun::v1::OperationMetadata::SUCCEEDED) {
+        ++terminal;
+      }
+    }
+    EXPECT_EQ(terminal, kWatches);
+    EXPECT_TRUE(stack.api().Running());
   }
   PgCtl(absl::StrCat("destroy ", dir));
 }

@@ -84,7 +84,9 @@ TEST(WatchE2E, WatchingAFinishedOperationReturnsOneFinalMessage) {
 TEST(WatchE2E, KilledListenConnectionStillDeliversTheTerminalMessage) {
   TestDatabase db;
   Stack stack(db, "watch_listener_killed");
-  stack.StartApi({"--watch-refresh=30s"});  // recovery must come from the reconnect
+  // No periodic re-read within the test's lifetime: the terminal message can only come
+  // through the listener's reconnect (had it not reconnected, Await would time out).
+  stack.StartApi({"--watch-refresh=1h"});
   stack.StartWorker();
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 3, "steps": 3})");
   std::atomic<bool> saw_progress{false};
@@ -104,13 +106,18 @@ TEST(WatchE2E, KilledListenConnectionStillDeliversTheTerminalMessage) {
   EXPECT_TRUE(watcher.messages().back().done());
 }
 
+// No elapsed-time asserts (docs/TESTING.md): each case is checked by what was returned and
+// in which order. That a short wait lasted about its timeout cannot be checked without a
+// clock, so it is only printed.
 TEST(WatchE2E, WaitOperationReturnsAtTheTimeoutOrWhenDone) {
   TestDatabase db;
   Stack stack(db, "wait");
-  stack.StartApi();
+  // No cap below the long wait's timeout (an hour), so only the operation finishing can end it.
+  stack.StartApi({"--max-wait=2h"});
   stack.StartWorker();
   const std::string name = Submit(stack, "demo.sleep", R"({"seconds": 3})");
 
+  // A short timeout answers OK with the current state, before the 3 s job is done.
   longrun::v1::WaitOperationRequest req;
   req.set_name(name);
   req.mutable_timeout()->set_nanos(500 * 1000 * 1000);
@@ -118,12 +125,10 @@ TEST(WatchE2E, WaitOperationReturnsAtTheTimeoutOrWhenDone) {
   grpc::ClientContext short_ctx;
   Operation op;
   ASSERT_TRUE(stack.v1().WaitOperation(&short_ctx, req, &op).ok());
-  const absl::Duration short_wait = absl::Now() - start;
-  std::cout << "WaitOperation(timeout=500ms) returned after " << short_wait << "\n";
+  std::cout << "WaitOperation(timeout=500ms) returned after " << absl::Now() - start << "\n";
   EXPECT_FALSE(op.done());
-  EXPECT_GE(short_wait, absl::Milliseconds(450));
 
-  // No timeout: bounded by the RPC deadline, answered just before it.
+  // No timeout: bounded by the RPC deadline, answered (OK, not DEADLINE_EXCEEDED) before it.
   longrun::v1::WaitOperationRequest no_timeout;
   no_timeout.set_name(name);
   grpc::ClientContext deadline_ctx;
@@ -131,16 +136,17 @@ TEST(WatchE2E, WaitOperationReturnsAtTheTimeoutOrWhenDone) {
   EXPECT_TRUE(stack.v1().WaitOperation(&deadline_ctx, no_timeout, &op).ok());
   EXPECT_FALSE(op.done());
 
-  // A long timeout returns as soon as the operation is done, through the standard service.
+  // A timeout far beyond this test's CTest timeout returns done, through the standard
+  // service: had it waited for its timeout instead of the operation, CTest would have killed
+  // the test.
   google::longrunning::WaitOperationRequest lro_req;
   lro_req.set_name(name);
-  lro_req.mutable_timeout()->set_seconds(60);
+  lro_req.mutable_timeout()->set_seconds(3600);
   start = absl::Now();
   grpc::ClientContext long_ctx;
   ASSERT_TRUE(stack.lro().WaitOperation(&long_ctx, lro_req, &op).ok());
-  std::cout << "WaitOperation(timeout=60s) returned done after " << absl::Now() - start << "\n";
+  std::cout << "WaitOperation(timeout=1h) returned done after " << absl::Now() - start << "\n";
   EXPECT_TRUE(op.done());
-  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
 
   lro_req.mutable_timeout()->set_seconds(-1);
   grpc::ClientContext bad_ctx;

@@ -1,9 +1,7 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,18 +74,32 @@ std::string ChildProcess::Log() const {
   return ss.str();
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
+std::optional<int> ChildProcess::AwaitPortFile(const std::string& path, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  for (;;) {
+    // The api renames a complete file into place: if it exists, it holds the whole line.
+    std::ifstream in(path);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    if (!Running() || absl::Now() >= until) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+absl::Duration ChildProcess::CpuTime() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces), from field 3 (state) on; utime
+  // and stime are fields 14 and 15, in clock ticks.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK)));
 }
 
 std::string BinDir() {

@@ -28,6 +28,11 @@ class ChildProcess {
   std::optional<int> Wait(absl::Duration timeout);
   bool Running();
   std::string Log() const;
+  // Waits until the process has written a port number to `path` (longrun-api
+  // --port-file); nullopt if it exits or `timeout` passes first.
+  std::optional<int> AwaitPortFile(const std::string& path, absl::Duration timeout);
+  // CPU time the process has used so far (user + system, from /proc/PID/stat).
+  absl::Duration CpuTime() const;
 
  private:
   pid_t pid_ = -1;
@@ -35,8 +40,6 @@ class ChildProcess {
   std::string log_path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreePort();
 // Directory holding the built binaries (longrun-api, longrun-worker, longrunctl).
 std::string BinDir();
 // A fresh directory for a test's logs, under the build tree.

@@ -29,11 +29,17 @@ Stack::~Stack() {
 
 int Stack::StartApi(const std::vector<std::string>& extra_args) {
   const int i = static_cast<int>(apis_.size());
-  const std::string address = absl::StrCat("127.0.0.1:", FreePort());
-  std::vector<std::string> args = {"--listen=" + address, "--database-url=" + db_.url()};
+  // Port 0: the kernel picks a free port and the api writes it to the port file, so no
+  // port is chosen here and none can be taken by someone else before the api binds it.
+  const std::string port_file = absl::StrCat(dir_, "/api", i, ".port");
+  std::vector<std::string> args = {"--listen=127.0.0.1:0", "--port-file=" + port_file,
+                                   "--database-url=" + db_.url()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   apis_.push_back(std::make_unique<ChildProcess>(BinDir() + "/longrun-api", args,
                                                  absl::StrCat(dir_, "/api", i, ".log")));
+  const std::optional<int> port = apis_.back()->AwaitPortFile(port_file, absl::Seconds(20));
+  EXPECT_TRUE(port.has_value()) << "api did not start:\n" << apis_.back()->Log();
+  const std::string address = absl::StrCat("127.0.0.1:", port.value_or(0));
   addresses_.push_back(address);
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   const bool connected = channel->WaitForConnected(In(absl::Seconds(20)));

@@ -2,8 +2,9 @@
 # A private PostgreSQL 15 cluster under a state directory, on loopback only.
 #
 #   tools/dev/pg.sh start DIR [PORT]   initdb if needed, start, create database "longrun";
-#                                      prints the connection URL. PORT default: a free port
-#                                      from 54320-56319 (or the one DIR used before).
+#                                      prints the connection URL. PORT default: the one DIR
+#                                      used before, else a random port below the kernel's
+#                                      ephemeral range (see pick_port).
 #   tools/dev/pg.sh stop DIR [fast|immediate]
 #   tools/dev/pg.sh url DIR            prints the URL of a started cluster
 #   tools/dev/pg.sh status DIR
@@ -37,7 +38,21 @@ as_owner() {
 }
 owner=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# PostgreSQL cannot listen on port 0 and report the port, so pg.sh picks one, and the bind
+# decides: if postgres cannot bind it, start fails and we pick again (no probe that could
+# race). Ports come from below the kernel's ephemeral range (ip_local_port_range, 32768+ by
+# default), which the kernel never hands out for port-0 listeners (longrun-api in tests) or
+# outgoing connections, so only another fixed-port listener can collide.
+pick_port() {
+  local low=0 high
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  high=$((low - 1))
+  if [ "$high" -ge 21000 ]; then
+    echo $((20000 + (RANDOM * 32768 + RANDOM) % (high - 20000 + 1)))
+  else  # unusual ephemeral range: any non-privileged port, the bind still decides
+    echo $((20000 + RANDOM % 40000))
+  fi
+}
 
 url() { echo "postgresql://$owner@127.0.0.1:$(cat "$dir/port")/longrun" | tee "$dir/url"; }
 
@@ -64,17 +79,15 @@ CONF
     fi
     if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then url; exit 0; fi
     port=${3:-}
-    [ -z "$port" ] && [ -f "$dir/port" ] && port_free "$(cat "$dir/port")" && port=$(cat "$dir/port")
-    # Several clusters may start at once (parallel tests): on a lost race for a port, try
-    # another one.
+    # A restart keeps its port, so URLs handed out before stay valid.
+    [ -z "$port" ] && [ -f "$dir/port" ] && port=$(cat "$dir/port")
+    # Several clusters may start at once (parallel tests): when the port is taken, the start
+    # fails and we try another one.
     started=0
-    for attempt in 1 2 3 4 5; do
-      if [ -z "$port" ]; then
-        port=$((54320 + RANDOM % 2000))
-        while ! port_free "$port"; do port=$((port + 1)); done
-      fi
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+      [ -z "$port" ] && port=$(pick_port)
       echo "$port" >"$dir/port"
-      if as_owner "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -w -t 60 -o "-p $port" start >/dev/null; then
+      if as_owner "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" -w -t 60 -o "-p $port" start >/dev/null 2>&1; then
         started=1; break
       fi
       [ -n "${3:-}" ] && break

@@ -1,11 +1,8 @@
 #include "libs/store/pg/listener.h"
 
-#include <algorithm>
-
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "libs/common/logging.h"
 #include "libs/store/pg/pool.h"
 
@@ -37,12 +34,16 @@ void PgListener::Start() {
 }
 
 void PgListener::Stop() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 void PgListener::Loop() {
-  absl::Duration backoff = config_.min_backoff;
+  Backoff backoff(config_.backoff);
   static log::RateLimiter limiter(absl::Seconds(10));
   while (!stop_) {
     try {
@@ -52,20 +53,20 @@ void PgListener::Loop() {
         receivers.push_back(std::make_unique<Receiver>(c, channel, config_.on_notify));
       }
       c.get_notifs();  // issues LISTEN
-      backoff = config_.min_backoff;
+      backoff.Reset();
       LONGRUN_LOG(kDebug, "listener_connected", {{"channels", absl::StrJoin(config_.channels, ",")}});
       if (config_.on_connected) config_.on_connected();
       while (!stop_) c.await_notification(0, 200000);
     } catch (const std::exception& e) {
       if (stop_) break;
+      const absl::Duration delay = backoff.Next();
       if (limiter.Allow()) {
         LONGRUN_LOG(kWarning, "listener_disconnected",
                     {{"channels", absl::StrJoin(config_.channels, ",")}, {"error", StatusFromException(e).message()},
-                     {"retry_in", backoff}});
+                     {"retry_in", delay}});
       }
-      const absl::Time until = absl::Now() + backoff;
-      while (!stop_ && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
-      backoff = std::min(backoff * 2, config_.max_backoff);
+      std::unique_lock<std::mutex> lock(mu_);
+      stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(delay), [this] { return stop_.load(); });
     }
   }
 }

@@ -1,17 +1,21 @@
 // PgListener: one dedicated connection that LISTENs on a channel and hands each payload to a
-// callback, reconnecting with backoff when the connection breaks. After every (re)connect it
+// callback, reconnecting with capped exponential back-off and jitter when the connection
+// breaks or cannot be opened. After every (re)connect it
 // calls on_connected, because notifications sent while disconnected are lost: callers re-read
 // what they care about.
 #ifndef LONGRUN_STORE_PG_LISTENER_H_
 #define LONGRUN_STORE_PG_LISTENER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "libs/common/backoff.h"
 #include "libs/store/operation_store.h"
 
 namespace longrun::store::pg {
@@ -22,8 +26,8 @@ struct PgListenerConfig {
   std::string application_name = "longrun-listener";  // visible in pg_stat_activity
   std::function<void(const std::string& channel, const std::string& payload)> on_notify;
   std::function<void()> on_connected;
-  absl::Duration min_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(5);
+  // Wait between failed connection attempts; reset once connected.
+  BackoffConfig backoff = {.initial = absl::Milliseconds(100), .max = absl::Seconds(5)};
 };
 
 class PgListener {
@@ -37,6 +41,8 @@ class PgListener {
   void Loop();
   PgListenerConfig config_;
   std::atomic<bool> stop_{false};
+  std::mutex mu_;               // with stop_cv_: Stop() ends a back-off wait at once
+  std::condition_variable stop_cv_;
   std::thread thread_;
 };
 

@@ -14,7 +14,6 @@ import importlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -124,12 +123,6 @@ def psql(url, sql):
     return result.stdout
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Env:
     """Owns everything the test starts; cleanup() undoes it in reverse."""
 
@@ -209,13 +202,17 @@ class Env:
         import grpc
         self.setup_database()
         self.run_migrate()
-        addr = "127.0.0.1:%d" % free_port()
-        self.spawn("longrun-api", [self.binary("longrun-api"), "--listen=" + addr,
+        # Port 0: the kernel picks a free port and the api writes it to --port-file, so no
+        # port is chosen here that someone else could take before the api binds it.
+        port_file = os.path.join(self.tmp, "api.port")
+        self.spawn("longrun-api", [self.binary("longrun-api"), "--listen=127.0.0.1:0",
+                                   "--port-file=" + port_file,
                                    "--database-url=" + self.db_url] + list(api_args))
         if native_worker:
             self.start_native_worker(worker_binary, worker_concurrency)
-        self.channel = channel = grpc.insecure_channel(addr)
         deadline = time.monotonic() + ready_timeout
+        addr = "127.0.0.1:%d" % self.await_port_file(port_file, deadline)
+        self.channel = channel = grpc.insecure_channel(addr)
         while True:
             self.check_alive()
             try:
@@ -247,6 +244,17 @@ class Env:
         return self.spawn(name or os.path.basename(worker),
                           [worker, "--database-url=" + self.db_url,
                            "--concurrency=%d" % concurrency] + list(extra))
+
+    def await_port_file(self, path, deadline):
+        """The port longrun-api wrote to its --port-file (renamed into place whole)."""
+        while True:
+            self.check_alive()
+            try:
+                with open(path) as f:
+                    return int(f.read().strip())
+            except FileNotFoundError:
+                check(time.monotonic() < deadline, "longrun-api wrote no %s in time" % path)
+                time.sleep(0.01)
 
     def stop_processes(self):
         """SIGTERM each child we started (by its PID), then SIGKILL what is left."""
