@@ -1,8 +1,9 @@
 // Batcher<Item>: a queue drained in batches by a few threads. Each flush thread takes
 // everything waiting (up to max_batch) and hands it to `flush` in one call, so work that
-// arrives while a flush is in flight is grouped into the next one. Used for the group
-// commit of Submit inserts (services/api/submit_batcher.h): under light load a batch is one
-// item and nothing waits for company; under load batches grow by themselves.
+// arrives while a flush is in flight is grouped into the next one. Used for group commit:
+// Submit inserts (services/api/submit_batcher.h) and remote workers' completions
+// (services/api/remote_workers.h). Under light load a batch is one item and nothing waits
+// for company; under load batches grow by themselves.
 #ifndef LONGRUN_CONCURRENCY_BATCHER_H_
 #define LONGRUN_CONCURRENCY_BATCHER_H_
 

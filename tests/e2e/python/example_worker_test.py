@@ -36,6 +36,7 @@ def texts(seed):
 
 
 def run_test(env, stubs):
+    from google.protobuf import struct_pb2
     v1 = stubs.v1_pb2
     State = v1.OperationMetadata.State
     build = os.path.dirname(env.bin_dir)
@@ -54,21 +55,24 @@ def run_test(env, stubs):
     say("# submitted %d example.wordcount jobs" % len(names))
 
     deadline = time.monotonic() + 120
-    wrong = []
-    for name, text in zip(names, cases):
+
+    def done(name):
+        """Polls until the operation is done; returns it and its metadata."""
         while True:
             op = ops.GetOperation(v1.GetOperationRequest(name=name), timeout=RPC_TIMEOUT)
             if op.done:
-                break
+                meta = v1.OperationMetadata()
+                op.metadata.Unpack(meta)
+                return op, meta
             check(time.monotonic() < deadline, "%s not done within 120 s" % name)
             time.sleep(0.05)
-        meta = v1.OperationMetadata()
-        op.metadata.Unpack(meta)
+
+    wrong = []
+    for name, text in zip(names, cases):
+        op, meta = done(name)
         check(meta.state == State.SUCCEEDED, "%s: %s %s" % (name, State.Name(meta.state), op.error))
-        result = op.response
-        from google.protobuf import struct_pb2
         got = struct_pb2.Struct()
-        result.Unpack(got)
+        op.response.Unpack(got)
         want = {"words": len(text.split()), "lines": len(text.splitlines())}
         have = {"words": int(got["words"]), "lines": int(got["lines"])}
         if have != want:
@@ -79,15 +83,7 @@ def run_test(env, stubs):
     # Bad input is a permanent error, not retried.
     request = v1.SubmitRequest(kind="example.wordcount", max_attempts=5)
     request.input.update({"text": 42})
-    name = ops.Submit(request, timeout=RPC_TIMEOUT).name
-    while True:
-        op = ops.GetOperation(v1.GetOperationRequest(name=name), timeout=RPC_TIMEOUT)
-        if op.done:
-            break
-        check(time.monotonic() < deadline, "%s not done" % name)
-        time.sleep(0.05)
-    meta = v1.OperationMetadata()
-    op.metadata.Unpack(meta)
+    op, meta = done(ops.Submit(request, timeout=RPC_TIMEOUT).name)
     check(meta.state == State.FAILED and op.error.code == 3 and meta.attempt == 1,
           "text=42: %s attempt %d error %s" % (State.Name(meta.state), meta.attempt, op.error))
     say("# {\"text\": 42} failed at once with INVALID_ARGUMENT: %s" % op.error.message)
