@@ -18,6 +18,9 @@ TEST(LeaseTokenTest, RoundTrips) {
   auto claim = DecodeLeaseToken(token, kSecret);
   ASSERT_TRUE(claim.ok()) << claim.status();
   EXPECT_EQ(*claim, kClaim);
+  LeaseClaim timed = kClaim;
+  timed.deadline = absl::FromUnixMicros(1'800'000'000'123'456);
+  EXPECT_EQ(*DecodeLeaseToken(EncodeLeaseToken(timed, kSecret), kSecret), timed);
   LeaseClaim upper = kClaim;
   upper.id = "0190A5B6-1C2D-7E3F-8A9B-0C1D2E3F4A5B";
   EXPECT_EQ(DecodeLeaseToken(EncodeLeaseToken(upper, kSecret), kSecret)->id, kClaim.id);

@@ -41,6 +41,17 @@ struct JobRef {
   int32_t attempt = 0;
 };
 
+struct JobReleaseParams {
+  std::string id;
+  int32_t attempt = 0;
+  // false (native workers): the attempt number is given back, so the next claim reuses it;
+  // the releasing process fences its own handler in memory. true (remote workers, whose
+  // lease tokens outlive the call): the attempt number is retired and max_attempts raised
+  // by one instead, so the job still gets all its attempts but a lease on the released
+  // attempt can never write again.
+  bool retire_attempt = false;
+};
+
 struct JobHeartbeatParams {
   std::vector<JobRef> jobs;
   absl::Duration lease = absl::Seconds(30);
@@ -180,9 +191,9 @@ class OperationStore {
   // Extends leases of jobs still held at their attempt; returns those (with their state).
   virtual absl::StatusOr<std::vector<JobHeartbeatResult>> JobHeartbeat(
       const JobHeartbeatParams& params) = 0;
-  // Hands a running job back to the queue without burning the attempt; kAborted if the
-  // attempt is no longer current.
-  virtual absl::Status JobRelease(const JobRef& job) = 0;
+  // Hands a running job back to the queue without using up an attempt (see
+  // JobReleaseParams); kAborted if the attempt is no longer current.
+  virtual absl::Status JobRelease(const JobReleaseParams& params) = 0;
   // Moves up to params.limit jobs with expired leases back to the queue (or FAILED after
   // max_attempts, CANCELLED if cancelling). Safe to run from any number of workers.
   virtual absl::StatusOr<int> JobRescueStuck(const JobRescueParams& params) = 0;

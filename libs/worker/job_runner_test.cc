@@ -117,7 +117,7 @@ TEST_F(JobRunnerTest, AJobHandedBackBeforeItStartedNeverRuns) {
   {
     std::lock_guard<std::mutex> lock(a->write_mu);
     a->released = true;
-    ASSERT_TRUE(store_.JobRelease(a->ref()).ok());
+    ASSERT_TRUE(store_.JobRelease({a->id(), a->attempt()}).ok());
   }
   EXPECT_EQ(Runner().Run(*a), RunOutcome::kAbandoned);
   EXPECT_TRUE(successes_.empty());

@@ -110,7 +110,7 @@ int Worker::Drain() {
       std::lock_guard<std::mutex> lock(attempt->write_mu);
       if (attempt->finished) continue;  // its outcome is recorded or waiting for a round
       attempt->released = true;
-      const absl::Status s = store_.JobRelease(attempt->ref());
+      const absl::Status s = store_.JobRelease({attempt->id(), attempt->attempt()});
       if (s.ok()) ++released;
       LONGRUN_LOG(kInfo, "job_released",
                   {{"id", attempt->id()}, {"attempt", attempt->attempt()},

@@ -36,7 +36,9 @@ struct ApiConfig {
   // The api rescues expired leases too, so a deployment with only remote workers has a
   // rescuer. Zero: off (native workers rescue).
   absl::Duration rescue_interval = absl::Seconds(5);
-  absl::Duration schedule_to_start = absl::Hours(24);  // zero: never fail unstarted jobs
+  // Zero (the default): the api only rescues; workers fail unstarted jobs. Set it for a
+  // deployment with only remote workers.
+  absl::Duration schedule_to_start = absl::ZeroDuration();
 
   absl::Status Validate() const;
 };

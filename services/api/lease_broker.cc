@@ -41,7 +41,9 @@ uint64_t LeaseBroker::Lease(LeaseRequest request, Done done) {
       handle = next_handle_++;
       GroupKey key{request.kinds, request.queues};
       Group& group = groups_[key];
-      group.due = true;  // a newcomer always gets one claim
+      // A newcomer gets a claim, unless the group's last one found the queue dry and no
+      // wake-up or poll came since (idle long polls that keep arriving cost nothing).
+      if (!group.dry) group.due = true;
       group.waiters.push_back({handle, std::move(request), std::move(done)});
       group_of_.emplace(handle, std::move(key));
     }
@@ -90,7 +92,10 @@ LeaseRunResult LeaseBroker::RunOnce() {
     if (poll) next_poll_ = now + config_.poll_interval;
     const bool woke = std::exchange(woken_, false);
     for (auto& [key, group] : groups_) {
-      if (poll || woke) group.due = true;
+      if (poll || woke) {
+        group.due = true;
+        group.dry = false;
+      }
       if (group.due) due.push_back(key);
     }
   }
@@ -163,7 +168,9 @@ bool LeaseBroker::TryHead(const GroupKey& key, LeaseRunResult& result) {
         group_of_.erase(handle);
       }
       // A full batch: there may be more for the next waiter. Otherwise the queue is dry.
-      more = static_cast<int>(claimed->size()) == request.max_jobs && !group.waiters.empty();
+      const bool full = static_cast<int>(claimed->size()) == request.max_jobs;
+      group.dry = !full;
+      more = full && !group.waiters.empty();
       group.due = more;
       if (group.waiters.empty()) groups_.erase(g);
     } else {
@@ -184,7 +191,8 @@ bool LeaseBroker::TryHead(const GroupKey& key, LeaseRunResult& result) {
     done(*std::move(claimed));
     return more;
   }
-  // Claimed for a waiter that is gone: hand the jobs back (attempt not used up).
+  // Claimed for a waiter that is gone: hand the jobs back (attempt number given back: no
+  // token was issued for them).
   for (const store::ClaimedJob& job : *claimed) {
     if (store_.JobRelease({job.id, job.attempt}).ok()) ++result.released;
   }

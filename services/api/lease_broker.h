@@ -2,8 +2,9 @@
 // their long polls, on one thread of its own.
 //
 // Waiters are grouped by what they may claim (kinds + queues); each group is a FIFO. A group
-// is tried when a waiter joins it, when runnable jobs may exist (Wake: the same NOTIFY that
-// wakes native workers) and at least every poll interval (retries and scheduled jobs coming
+// is tried when a waiter joins it (unless its last claim found the queue dry and nothing
+// woke us since), when runnable jobs may exist (Wake: the same NOTIFY that wakes native
+// workers) and at least every poll interval (retries and scheduled jobs coming
 // due send no NOTIFY). Trying a group claims for its oldest waiter; a full batch means there
 // may be more, so the next waiter is tried too, and a short one ends the group's turn. So a
 // thousand idle long polls cost one claim per poll interval, not a thousand, and a wake-up
@@ -86,7 +87,8 @@ class LeaseBroker {
   };
   struct Group {
     std::deque<Waiter> waiters;
-    bool due = true;  // a claim may find something
+    bool due = true;   // a claim may find something
+    bool dry = false;  // the last claim came back short, and nothing woke us since
   };
   using GroupKey = std::pair<std::vector<std::string>, std::vector<std::string>>;
   void Loop();

@@ -86,8 +86,9 @@ int main(int argc, char** argv) {
   flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
                "LONGRUN_DATABASE_URL");
   flags.Int("db-pool-size", &config.db_pool_size,
-            "threads (each with a database connection) for unary RPCs; the pool holds 4 more "
-            "for Submit batches, the watch hub and worker wake-ups");
+            "threads (each with a database connection) for unary RPCs; the pool holds 9 more "
+            "for Submit batches, the watch hub, worker wake-ups, the lease broker, remote "
+            "completions and progress, and the rescuer");
   flags.Int("max-pending", &config.max_pending,
             "RPCs waiting for a database thread before new ones get RESOURCE_EXHAUSTED");
   flags.Int("max-input-bytes", &max_input, "largest Submit input accepted (serialized bytes)");
@@ -114,7 +115,8 @@ int main(int argc, char** argv) {
                  "remote-only deployments have a rescuer (0: off)");
   flags.Duration("schedule-to-start", &config.schedule_to_start,
                  "with the rescuer: fail jobs no worker started this long after their scheduled "
-                 "time (0: never)");
+                 "time (0: never; workers do it with their own flag, so set this only when "
+                 "every worker is remote)");
   flags.Duration("max-wait", &config.max_wait,
                  "longest a WaitOperation blocks, whatever its timeout or deadline");
   flags.Duration("watch-refresh", &config.watch_refresh,
@@ -167,7 +169,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 32; ++i) config.page_token_secret.push_back(static_cast<char>(absl::Uniform<uint8_t>(gen)));
     LONGRUN_LOG(kWarning, "page_token_secret_random",
                 {{"hint", "set --page-token-secret (or LONGRUN_PAGE_TOKEN_SECRET) to the same value on "
-                          "every replica so page tokens work across replicas"}});
+                          "every replica so page tokens and remote workers' lease tokens work "
+                          "across replicas and restarts"}});
   }
   longrun::api::JobWaker waker(store);
   longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); },

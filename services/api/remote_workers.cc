@@ -1,6 +1,7 @@
 #include "services/api/remote_workers.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -86,13 +87,36 @@ absl::StatusOr<LeaseRequest> RemoteWorkers::PrepareLease(LeaseJobsInput input) c
 LeasedJob RemoteWorkers::Leased(store::ClaimedJob job, absl::Duration lease) const {
   LeasedJob out;
   const absl::Time now = clock_.Now();
-  out.lease_token = core::EncodeLeaseToken(
-      {.id = job.id, .attempt = job.attempt, .max_attempts = job.max_attempts, .lease = lease},
-      config_.token_secret);
+  if (job.timeout.has_value()) {
+    out.deadline = absl::FromUnixMicros(absl::ToUnixMicros(now + *job.timeout));
+  }
+  out.lease_token = core::EncodeLeaseToken({.id = job.id,
+                                            .attempt = job.attempt,
+                                            .max_attempts = job.max_attempts,
+                                            .lease = lease,
+                                            .deadline = out.deadline},
+                                           config_.token_secret);
   out.lease_expire_time = now + lease;
-  if (job.timeout.has_value()) out.deadline = now + *job.timeout;
   out.job = std::move(job);
   return out;
+}
+
+store::JobCompleteParams RemoteWorkers::Failure(const core::LeaseClaim& claim,
+                                                const absl::Status& error, bool retryable) const {
+  store::JobCompleteParams p{.id = claim.id, .attempt = claim.attempt};
+  p.error = core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
+  if (retryable && !core::IsPermanentError(error.code()) && claim.attempt < claim.max_attempts) {
+    thread_local absl::BitGen gen;
+    p.retry_after = core::RetryDelay(config_.retry, claim.attempt, gen);
+  }
+  return p;
+}
+
+store::JobCompleteParams RemoteWorkers::TimedOut(const core::LeaseClaim& claim) const {
+  return Failure(claim,
+                 absl::DeadlineExceededError(
+                     absl::StrCat("attempt ", claim.attempt, " exceeded its timeout")),
+                 /*retryable=*/true);
 }
 
 absl::StatusOr<core::LeaseClaim> RemoteWorkers::Decode(const std::string& token) const {
@@ -108,9 +132,21 @@ absl::StatusOr<std::vector<HeartbeatAnswer>> RemoteWorkers::Heartbeat(
     if (!claim.ok()) return claim.status();
     claims.push_back(*std::move(claim));
   }
+  // An attempt past its deadline timed out, however its worker is doing: record that
+  // (DEADLINE_EXCEEDED, retried if attempts remain) and tell the worker it lost the lease.
+  const absl::Time start = clock_.Now();
+  std::set<Ref> timed_out;
+  for (const core::LeaseClaim& c : claims) {
+    if (!c.deadline.has_value() || start < *c.deadline) continue;
+    const absl::Status s = store_.JobComplete(TimedOut(c));
+    if (!s.ok() && s.code() != absl::StatusCode::kAborted) return s;
+    timed_out.insert({c.id, c.attempt});
+  }
   // One statement per lease duration (usually one for the whole request).
   std::map<absl::Duration, std::vector<store::JobRef>> by_lease;
-  for (const core::LeaseClaim& c : claims) by_lease[c.lease].push_back({c.id, c.attempt});
+  for (const core::LeaseClaim& c : claims) {
+    if (timed_out.count({c.id, c.attempt}) == 0) by_lease[c.lease].push_back({c.id, c.attempt});
+  }
   std::map<Ref, core::State> held;
   for (auto& [lease, refs] : by_lease) {
     auto extended = store_.JobHeartbeat({.jobs = refs, .lease = lease});
@@ -156,19 +192,17 @@ void RemoteWorkers::Complete(const std::string& lease_token,
   auto claim = Decode(lease_token);
   if (!claim.ok()) return done(claim.status());
   Completion c{.claim = *claim, .params = {.id = claim->id, .attempt = claim->attempt}};
-  if (result.ok()) {
+  if (claim->deadline.has_value() && clock_.Now() >= *claim->deadline) {
+    // Too late: the attempt timed out, whatever the worker reports.
+    c.params = TimedOut(*claim);
+  } else if (result.ok()) {
     if (absl::Status bad = core::CheckJsonStorable(*result, "response"); !bad.ok()) {
       return done(bad);
     }
     c.params.response = *std::move(result);
   } else {
     const absl::Status& error = result.status();
-    c.params.error =
-        core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
-    if (retryable && !core::IsPermanentError(error.code()) && claim->attempt < claim->max_attempts) {
-      thread_local absl::BitGen gen;
-      c.params.retry_after = core::RetryDelay(config_.retry, claim->attempt, gen);
-    }
+    c.params = Failure(*claim, error, retryable);
   }
   c.done = std::move(done);
   if (!completions_.Add(c)) {
@@ -181,15 +215,19 @@ void RemoteWorkers::FlushCompletions(std::vector<Completion>& batch) {
   std::vector<Completion*> successes;
   store::JobCycleParams cycle;  // records only (no claim)
   for (Completion& c : batch) {
-    // The parked progress goes with a failure; a success records 100 %.
-    std::optional<store::JobProgressValue> progress = TakeProgress({c.claim.id, c.claim.attempt});
     if (c.params.response.has_value()) {
+      TakeProgress({c.claim.id, c.claim.attempt});  // a success records 100 %
       successes.push_back(&c);
       cycle.successes.push_back(std::move(c.params));
       continue;
     }
-    c.params.progress = std::move(progress);
-    const absl::Status s = store_.JobComplete(c.params);
+    // The parked progress goes with a failure.
+    absl::Status s;
+    {
+      std::lock_guard<std::mutex> write_lock(progress_write_mu_);
+      c.params.progress = TakeProgress({c.claim.id, c.claim.attempt});
+      s = store_.JobComplete(c.params);
+    }
     c.done(s.code() == absl::StatusCode::kAborted ? NotCurrent(c.claim, "the outcome was") : s);
   }
   if (successes.empty()) return;
@@ -223,15 +261,22 @@ absl::StatusOr<int> RemoteWorkers::Release(const std::vector<std::string>& lease
   int released = 0;
   for (const core::LeaseClaim& c : claims) {
     TakeProgress({c.id, c.attempt});
-    const absl::Status s = store_.JobRelease({c.id, c.attempt});
+    // Retire the attempt number: this lease token (or a copy of it) must never match a
+    // later claim of the job.
+    const absl::Status s = store_.JobRelease({c.id, c.attempt, /*retire_attempt=*/true});
     if (s.ok()) ++released;
     if (!s.ok() && s.code() != absl::StatusCode::kAborted) return s;
   }
   return released;
 }
 
+void RemoteWorkers::Unclaim(const std::vector<store::ClaimedJob>& jobs) {
+  for (const store::ClaimedJob& job : jobs) (void)store_.JobRelease({job.id, job.attempt});
+}
+
 ProgressFlushResult RemoteWorkers::FlushProgress() {
   ProgressFlushResult out;
+  std::lock_guard<std::mutex> write_lock(progress_write_mu_);
   std::map<Ref, store::JobProgressValue> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -99,6 +99,10 @@ class RemoteWorkers {
   // Hands leased jobs back without using up their attempt; returns how many.
   absl::StatusOr<int> Release(const std::vector<std::string>& lease_tokens);
 
+  // Puts claimed jobs that were never handed to a worker back in the queue, attempt number
+  // given back (no token was issued for them).
+  void Unclaim(const std::vector<store::ClaimedJob>& jobs);
+
   // Writes the progress parked by heartbeats (one statement). Run every progress interval.
   ProgressFlushResult FlushProgress();
 
@@ -110,6 +114,11 @@ class RemoteWorkers {
     std::function<void(absl::Status)> done;
   };
   absl::StatusOr<core::LeaseClaim> Decode(const std::string& token) const;
+  // The outcome of a failed attempt, with the retry decision.
+  store::JobCompleteParams Failure(const core::LeaseClaim& claim, const absl::Status& error,
+                                   bool retryable) const;
+  // The outcome of an attempt past its deadline (DEADLINE_EXCEEDED, retried if it may be).
+  store::JobCompleteParams TimedOut(const core::LeaseClaim& claim) const;
   std::optional<store::JobProgressValue> TakeProgress(const Ref& ref);
   // Successes in one statement; failures (rare, each with its own retry decision) one by one.
   void FlushCompletions(std::vector<Completion>& batch);
@@ -119,6 +128,9 @@ class RemoteWorkers {
   const Clock& clock_;
   std::mutex mu_;
   std::map<Ref, store::JobProgressValue> parked_;  // latest progress not yet written
+  // Held across a progress flush and across taking a failure's progress and recording the
+  // failure, so a failure never commits while the value it should carry is in a flush.
+  std::mutex progress_write_mu_;
   concurrency::Batcher<Completion> completions_;  // last: its threads use the members above
 };
 

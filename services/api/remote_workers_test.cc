@@ -36,9 +36,11 @@ class RemoteTest : public ::testing::Test {
     return out;
   }
 
-  std::string Insert(const std::string& kind = "k.a", int32_t max_attempts = 3) {
+  std::string Insert(const std::string& kind = "k.a", int32_t max_attempts = 3,
+                     std::optional<absl::Duration> timeout = std::nullopt) {
     store::OperationInsertParams p{.id = core::NewOperationId(clock_.Now())};
     p.spec.kind = kind;
+    p.spec.timeout = timeout;
     p.spec.queue = "default";
     p.max_attempts = max_attempts;
     EXPECT_TRUE(store_.OperationInsert(p).ok());
@@ -91,6 +93,13 @@ TEST_F(RemoteTest, ALongPollWaitsForAWakeUpAndIdlePollsCostOneClaimPerInterval) 
   EXPECT_EQ(broker_.waiting(), 1000u);
   r = broker_.RunOnce();  // nothing new: no claim at all
   EXPECT_EQ(r.claims, 0);
+  // More idle long polls arriving at a dry queue cost nothing either.
+  std::vector<Answer*> late;
+  for (int i = 0; i < 100; ++i) {
+    late.push_back(&NewAnswer());
+    Lease(late.back(), 10);
+  }
+  EXPECT_EQ(broker_.RunOnce().claims, 0);
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(broker_.RunOnce().claims, 1);  // the poll: one claim for a thousand waiters
   // One job arrives and its NOTIFY wakes the broker: the oldest waiter gets it, and its
@@ -106,7 +115,7 @@ TEST_F(RemoteTest, ALongPollWaitsForAWakeUpAndIdlePollsCostOneClaimPerInterval) 
   // Their wait runs out: empty answers.
   clock_.Advance(absl::Seconds(10));
   r = broker_.RunOnce();
-  EXPECT_EQ(r.expired, 999);
+  EXPECT_EQ(r.expired, 1099);
   ASSERT_TRUE(answers[999]->has_value());
   EXPECT_TRUE((**answers[999])->empty());
 }
@@ -239,8 +248,48 @@ TEST_F(RemoteTest, CancelReachesTheWorkerThroughHeartbeatAndReleaseKeepsTheAttem
   ASSERT_TRUE(Complete(ta, absl::CancelledError("stopped"), true).ok());
   EXPECT_EQ(Get(a).state, core::State::kCancelled);
   EXPECT_EQ(*remote_.Release({tb, ta}), 1);  // ta is over: skipped
-  EXPECT_EQ(Get(b).state, core::State::kQueued);
-  EXPECT_EQ(Get(b).attempt, 0);
+  core::Operation op = Get(b);
+  EXPECT_EQ(op.state, core::State::kQueued);
+  // No attempt used up (one more allowed), and attempt 1's number is retired: when the job
+  // is leased again, the released token cannot complete or extend it.
+  EXPECT_EQ(op.attempt, 1);
+  EXPECT_EQ(op.max_attempts, 4);
+  Answer& again = NewAnswer();
+  Lease(&again);
+  broker_.RunOnce();
+  ASSERT_EQ((*again)->size(), 1u);
+  EXPECT_EQ((**again)[0].attempt, 2);
+  EXPECT_EQ(Complete(tb, google::protobuf::Struct(), true).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*remote_.Heartbeat({{tb, std::nullopt}}))[0].lost);
+  EXPECT_EQ(*remote_.Release({tb}), 0);
+  EXPECT_EQ(Get(b).state, core::State::kRunning);
+}
+
+// A remote attempt's timeout holds whatever its worker does: a heartbeat after the deadline
+// records DEADLINE_EXCEEDED and says the lease is lost; a result after it is recorded as
+// DEADLINE_EXCEEDED too.
+TEST_F(RemoteTest, TimeoutsAreEnforcedOnRemoteAttempts) {
+  const std::string a = Insert("k.a", 1, absl::Minutes(1));
+  const std::string b = Insert("k.a", 1, absl::Minutes(1));
+  Answer& answer = NewAnswer();
+  Lease(&answer, 2);
+  broker_.RunOnce();
+  ASSERT_EQ((*answer)->size(), 2u);
+  const LeasedJob la = remote_.Leased((**answer)[0], absl::Minutes(5));
+  const LeasedJob lb = remote_.Leased((**answer)[1], absl::Minutes(5));
+  ASSERT_TRUE(la.deadline.has_value());
+  EXPECT_EQ(*la.deadline, clock_.Now() + absl::Minutes(1));
+  EXPECT_FALSE((*remote_.Heartbeat({{la.lease_token, std::nullopt}}))[0].lost);
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_TRUE((*remote_.Heartbeat({{la.lease_token, std::nullopt}}))[0].lost);
+  core::Operation op = Get(a);
+  EXPECT_EQ(op.state, core::State::kFailed);
+  EXPECT_EQ(op.error->code, static_cast<int>(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_TRUE(Complete(lb.lease_token, google::protobuf::Struct(), true).ok());
+  op = Get(b);
+  EXPECT_EQ(op.state, core::State::kFailed);
+  EXPECT_EQ(op.error->code, static_cast<int>(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST_F(RemoteTest, PermanentOrNonRetryableFailuresEndTheOperation) {

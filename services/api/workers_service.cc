@@ -1,6 +1,9 @@
 #include "services/api/workers_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libs/common/status_macros.h"
 #include "libs/rpc/convert.h"
 #include "libs/rpc/grpc_status.h"
@@ -13,6 +16,8 @@ namespace {
 // broker answers, or when the client goes away first.
 class LeaseReactor final : public grpc::ServerUnaryReactor {
  public:
+  static constexpr size_t kMaxAnswerBytes = 3 << 20;
+
   LeaseReactor(grpc::CallbackServerContext* ctx, RemoteWorkers& remote, LeaseBroker& broker,
                LeaseRequest request, longrun::v1::LeaseJobsResponse* response)
       : ctx_(ctx), remote_(remote), broker_(broker), response_(response) {
@@ -31,7 +36,17 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
       return;
     }
     std::vector<std::string> tokens;
+    // Keep the answer under a client's default 4 MiB receive limit: jobs beyond the budget
+    // (never the first) go back to the queue at once, no token issued, no attempt used.
+    size_t bytes = 0;
+    std::vector<store::ClaimedJob> unsent;
     for (store::ClaimedJob& claimed : *jobs) {
+      const size_t size = claimed.input.ByteSizeLong() + 512;
+      if (!tokens.empty() && bytes + size > kMaxAnswerBytes) {
+        unsent.push_back(std::move(claimed));
+        continue;
+      }
+      bytes += size;
       LeasedJob leased = remote_.Leased(std::move(claimed), lease);
       longrun::v1::Job* job = response_->add_jobs();
       job->set_name(absl::StrCat("operations/", leased.job.id));
@@ -47,6 +62,7 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
     // The client left after the claim: hand the jobs back rather than leave them leased to
     // nobody until their lease runs out.
     if (!tokens.empty() && ctx_->IsCancelled()) (void)remote_.Release(tokens);
+    if (!unsent.empty()) remote_.Unclaim(unsent);
     Finish(grpc::Status::OK);
   }
 
@@ -69,6 +85,13 @@ grpc::ServerUnaryReactor* WorkersService::LeaseJobs(grpc::CallbackServerContext*
                       .max_jobs = request->max_jobs()};
     if (request->has_wait()) {
       LONGRUN_ASSIGN_OR_RETURN(in.wait, rpc::FromProtoDuration(request->wait(), "wait"));
+      // Answer (empty) a little before the call's own deadline rather than let it expire:
+      // jobs claimed at that moment would be leased to nobody.
+      const absl::Time deadline = absl::FromChrono(ctx->deadline());
+      if (deadline != absl::InfiniteFuture() && in.wait > absl::ZeroDuration()) {
+        in.wait = std::max(absl::ZeroDuration(),
+                           std::min(in.wait, deadline - absl::Now() - absl::Milliseconds(200)));
+      }
     }
     if (request->has_lease_duration()) {
       LONGRUN_ASSIGN_OR_RETURN(in.lease,

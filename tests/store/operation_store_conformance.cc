@@ -662,6 +662,33 @@ TEST_P(OperationStoreConformanceTest, ReleaseHandsTheJobBackWithoutBurningTheAtt
   EXPECT_EQ(Get(id).state, State::kCancelling);
 }
 
+// Remote workers' hand-back: the attempt number is retired (a lease token of it can never
+// match a later claim) and max_attempts grows by one, so no attempt is used up either.
+TEST_P(OperationStoreConformanceTest, ReleaseRetiringTheAttemptNeverReusesItsNumber) {
+  const std::string id = InsertKind("k");
+  const int32_t max_attempts = Get(id).max_attempts;
+  ASSERT_EQ(Claim(1).size(), 1u);
+  ASSERT_TRUE(store().JobRelease({id, 1, /*retire_attempt=*/true}).ok());
+  core::Operation op = Get(id);
+  EXPECT_EQ(op.state, State::kQueued);
+  EXPECT_EQ(op.attempt, 1);
+  EXPECT_EQ(op.max_attempts, max_attempts + 1);
+  EXPECT_TRUE(op.attempts.empty());
+  std::vector<ClaimedJob> jobs = Claim(1);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].attempt, 2);
+  EXPECT_EQ(jobs[0].max_attempts, max_attempts + 1);
+  // Everything the released attempt could still try is fenced.
+  EXPECT_EQ(store().JobComplete({.id = id, .attempt = 1, .response = google::protobuf::Struct()})
+                .code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store().JobRelease({id, 1, true}).code(), absl::StatusCode::kAborted);
+  auto held = store().JobHeartbeat({.jobs = {{id, 1}}});
+  ASSERT_TRUE(held.ok());
+  EXPECT_TRUE(held->empty());
+  EXPECT_EQ(Get(id).state, State::kRunning);
+}
+
 TEST_P(OperationStoreConformanceTest, HeartbeatExtendsOnlyCurrentAttemptsAndReportsCancelling) {
   const std::string a = InsertKind("k");
   const std::string b = InsertKind("k");

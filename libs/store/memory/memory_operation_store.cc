@@ -401,7 +401,7 @@ absl::StatusOr<std::vector<JobHeartbeatResult>> MemoryOperationStore::JobHeartbe
   return held;
 }
 
-absl::Status MemoryOperationStore::JobRelease(const JobRef& job) {
+absl::Status MemoryOperationStore::JobRelease(const JobReleaseParams& job) {
   LONGRUN_RETURN_IF_ERROR(CheckAvailable());
   LONGRUN_ASSIGN_OR_RETURN(const std::string id, Uuid(job.id));
   {
@@ -414,9 +414,13 @@ absl::Status MemoryOperationStore::JobRelease(const JobRef& job) {
     }
     Row& row = it->second;
     core::Operation& op = row.op;
-    if (op.attempt == 1) op.start_time.reset();
     op.state = core::State::kQueued;
-    --op.attempt;
+    if (job.retire_attempt) {
+      ++op.max_attempts;
+    } else {
+      if (op.attempt == 1) op.start_time.reset();
+      --op.attempt;
+    }
     op.run_at = now;
     row.lease_expires_at.reset();
     row.worker_id.reset();

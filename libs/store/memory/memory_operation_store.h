@@ -56,7 +56,7 @@ class MemoryOperationStore final : public OperationStore {
   absl::StatusOr<int> JobFailUnstarted(const JobFailUnstartedParams& params) override;
   absl::StatusOr<std::vector<JobHeartbeatResult>> JobHeartbeat(
       const JobHeartbeatParams& params) override;
-  absl::Status JobRelease(const JobRef& job) override;
+  absl::Status JobRelease(const JobReleaseParams& params) override;
   absl::StatusOr<int> JobRescueStuck(const JobRescueParams& params) override;
   absl::StatusOr<core::Operation> OperationGet(const OperationGetParams& params) override;
   absl::StatusOr<std::vector<core::Operation>> OperationGetMany(

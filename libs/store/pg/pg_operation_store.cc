@@ -370,12 +370,12 @@ absl::StatusOr<std::vector<JobHeartbeatResult>> PgOperationStore::JobHeartbeat(
   return held;
 }
 
-absl::Status PgOperationStore::JobRelease(const JobRef& job) {
+absl::Status PgOperationStore::JobRelease(const JobReleaseParams& job) {
   absl::Status fenced;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    fenced = Fenced(tx.exec_prepared("JobRelease", job.id, job.attempt), "release", job.id,
-                    job.attempt);
+    fenced = Fenced(tx.exec_prepared("JobRelease", job.id, job.attempt, job.retire_attempt),
+                    "release", job.id, job.attempt);
   }));
   return fenced;
 }

@@ -184,11 +184,15 @@ inline constexpr std::string_view kJobHeartbeatSql =
     "RETURNING o.id::text, o.state::text";
 
 // A draining worker hands an unfinished job back: queued again at once, attempt not burned.
-// $1 id, $2 attempt.
+// Either the attempt number is given back ($3 false), or it is retired and max_attempts
+// raised by one ($3 true: remote leases, whose tokens must never match a later claim).
+// $1 id, $2 attempt, $3 retire.
 inline constexpr std::string_view kJobReleaseSql =
-    "UPDATE operations SET state = 'QUEUED', attempt = attempt - 1, run_at = now(), "
+    "UPDATE operations SET state = 'QUEUED', run_at = now(), "
+    "  attempt = CASE WHEN $3::bool THEN attempt ELSE attempt - 1 END, "
+    "  max_attempts = CASE WHEN $3::bool THEN max_attempts + 1 ELSE max_attempts END, "
     "  lease_expires_at = NULL, worker_id = NULL, progress_percent = 0, progress_message = '', "
-    "  start_time = CASE WHEN attempt = 1 THEN NULL ELSE start_time END, "
+    "  start_time = CASE WHEN attempt = 1 AND NOT $3::bool THEN NULL ELSE start_time END, "
     "  attempt_start_time = NULL, update_time = now(), version = version + 1 "
     "WHERE id = $1::uuid AND attempt = $2 AND state::text = 'RUNNING'";
 

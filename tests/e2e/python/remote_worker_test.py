@@ -179,9 +179,13 @@ def run_test(env, stubs):
     wait_for(slow, lambda op, m: m.state == State.RUNNING, 30, "RUNNING")
     check(env.stop(third) == 0, "worker.py did not exit 0 after SIGTERM")
     op, meta = get(slow)
-    say("# 6. after SIGTERM: %s attempt %d" % (State.Name(meta.state), meta.attempt))
-    check(meta.state == State.QUEUED and meta.attempt == 0,
-          "not handed back: %s attempt %d" % (State.Name(meta.state), meta.attempt))
+    say("# 6. after SIGTERM: %s attempt %d of %d" % (State.Name(meta.state), meta.attempt,
+                                                    meta.max_attempts))
+    # Handed back: queued again, no attempt used up (max_attempts grew by one), and the
+    # released attempt's number retired so its lease token can never write again.
+    check(meta.state == State.QUEUED and meta.attempt == 1 and meta.max_attempts == 6,
+          "not handed back: %s attempt %d of %d" % (State.Name(meta.state), meta.attempt,
+                                                    meta.max_attempts))
     env.check_alive()
 
 
