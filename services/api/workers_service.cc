@@ -1,6 +1,8 @@
 #include "services/api/workers_service.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -132,30 +134,61 @@ grpc::ServerUnaryReactor* WorkersService::Heartbeat(grpc::CallbackServerContext*
   });
 }
 
+void WorkersService::Complete(const longrun::v1::CompleteJobRequest& request,
+                              std::function<void(absl::Status)> done) {
+  absl::StatusOr<google::protobuf::Struct> result;
+  switch (request.result_case()) {
+    case longrun::v1::CompleteJobRequest::kResponse:
+      result = request.response();
+      break;
+    case longrun::v1::CompleteJobRequest::kError:
+      if (request.error().code() <= 0 || request.error().code() > 16) {
+        return done(
+            absl::InvalidArgumentError("error.code: must be a canonical error code (1..16), not OK"));
+      }
+      result = absl::Status(static_cast<absl::StatusCode>(request.error().code()),
+                            request.error().message());
+      break;
+    default:
+      return done(absl::InvalidArgumentError("result: set response or error"));
+  }
+  // Group commit: answered on a flush thread once the batch is recorded.
+  remote_.Complete(request.lease_token(), std::move(result), !request.permanent(),
+                   std::move(done));
+}
+
 grpc::ServerUnaryReactor* WorkersService::CompleteJob(
     grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobRequest* request,
     longrun::v1::CompleteJobResponse*) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto finish = [reactor](const absl::Status& s) { reactor->Finish(rpc::ToGrpcStatus(s)); };
-  absl::StatusOr<google::protobuf::Struct> result;
-  switch (request->result_case()) {
-    case longrun::v1::CompleteJobRequest::kResponse:
-      result = request->response();
-      break;
-    case longrun::v1::CompleteJobRequest::kError:
-      if (request->error().code() <= 0 || request->error().code() > 16) {
-        finish(absl::InvalidArgumentError("error.code: must be a canonical error code (1..16), not OK"));
-        return reactor;
-      }
-      result = absl::Status(static_cast<absl::StatusCode>(request->error().code()),
-                            request->error().message());
-      break;
-    default:
-      finish(absl::InvalidArgumentError("result: set response or error"));
-      return reactor;
+  Complete(*request, [reactor](const absl::Status& s) { reactor->Finish(rpc::ToGrpcStatus(s)); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkersService::CompleteJobs(
+    grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobsRequest* request,
+    longrun::v1::CompleteJobsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const int n = request->completions_size();
+  if (n > 1000) {
+    reactor->Finish(rpc::ToGrpcStatus(absl::InvalidArgumentError("completions: at most 1000")));
+    return reactor;
   }
-  // Group commit: answered on a flush thread once the batch is recorded.
-  remote_.Complete(request->lease_token(), std::move(result), !request->permanent(), finish);
+  if (n == 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  for (int i = 0; i < n; ++i) response->add_results();
+  // The last completion to be recorded finishes the call.
+  auto pending = std::make_shared<std::atomic<int>>(n);
+  for (int i = 0; i < n; ++i) {
+    Complete(request->completions(i), [reactor, response, pending, i](const absl::Status& s) {
+      google::rpc::Status* out = response->mutable_results(i);
+      out->set_code(static_cast<int>(s.code()));
+      out->set_message(std::string(s.message()));
+      if (pending->fetch_sub(1) == 1) reactor->Finish(grpc::Status::OK);
+    });
+  }
   return reactor;
 }
 

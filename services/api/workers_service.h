@@ -3,6 +3,8 @@
 #ifndef LONGRUN_SERVICES_API_WORKERS_SERVICE_H_
 #define LONGRUN_SERVICES_API_WORKERS_SERVICE_H_
 
+#include <functional>
+
 #include "libs/concurrency/executor.h"
 #include "longrun/v1/workers.grpc.pb.h"
 #include "services/api/lease_broker.h"
@@ -24,11 +26,18 @@ class WorkersService final : public longrun::v1::Workers::CallbackService {
   grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx,
                                         const longrun::v1::CompleteJobRequest* request,
                                         longrun::v1::CompleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteJobs(grpc::CallbackServerContext* ctx,
+                                         const longrun::v1::CompleteJobsRequest* request,
+                                         longrun::v1::CompleteJobsResponse* response) override;
   grpc::ServerUnaryReactor* ReleaseJobs(grpc::CallbackServerContext* ctx,
                                         const longrun::v1::ReleaseJobsRequest* request,
                                         longrun::v1::ReleaseJobsResponse* response) override;
 
  private:
+  // Checks one completion and hands it to RemoteWorkers; `done` gets its result.
+  void Complete(const longrun::v1::CompleteJobRequest& request,
+                std::function<void(absl::Status)> done);
+
   RemoteWorkers& remote_;
   LeaseBroker& broker_;
   concurrency::Executor& executor_;

@@ -61,8 +61,8 @@ constexpr char kUsage[] =
     "            until all are done (polled every 10ms). (n 20000, c 64, workers 1 x 256)\n"
     "  remote-drain  Like drain, but the jobs are leased and completed over longrun.v1.Workers\n"
     "            by --workers remote workers inside the bench (each on its own connection,\n"
-    "            leasing up to --worker-concurrency jobs at a time and completing a batch\n"
-    "            with every CompleteJob in flight). (n 20000, c 64, workers 1 x 256)\n"
+    "            leasing up to --worker-concurrency jobs at a time and reporting a batch's\n"
+    "            results in one CompleteJobs call). (n 20000, c 64, workers 2 x 256)\n"
     "  idle-leases  --watchers LeaseJobs long polls (wait 30 s) for a kind nobody submits,\n"
     "            held open for 10 s: the api's and PostgreSQL's CPU meanwhile (needs\n"
     "            --api-pid, --pg-pid). (watchers 1000)\n"
@@ -160,11 +160,11 @@ int main(int argc, char** argv) {
   if (o.c < 0) o.c = m == "watch" ? 256 : 64;
   // Job modes: one worker process with 256 slots. A worker claims at most its free slots per
   // round, so for short jobs its slots set the batch size (see docs/BENCHMARKS.md).
-  // remote-drain: eight remote workers leasing 64 at a time, so leases, completions and
-  // the client's own work overlap (one client with 256 waits for every completion of a
-  // batch before it leases again: 6.4k jobs/s against 10.8k with 8 x 64, same session).
-  if (o.workers < 0) o.workers = m == "remote-drain" ? 8 : 1;
-  if (m == "remote-drain" && o.worker_concurrency < 0) o.worker_concurrency = 64;
+  // remote-drain: two remote workers leasing 256 at a time, so one's lease overlaps the
+  // other's completions, as a native worker's two dispatchers overlap their rounds (one
+  // client alone waits for its completions before it leases again: 17.8k jobs/s against
+  // 30.3k with two, same session; docs/BENCHMARKS.md).
+  if (o.workers < 0) o.workers = m == "remote-drain" ? 2 : 1;
   if (o.watch_ops < 0) o.watch_ops = std::max<int64_t>(1, o.watchers / 10);
   if (o.sleep_seconds < 0) o.sleep_seconds = 5 + o.watchers / 1000;
   if (o.worker_concurrency < 0) {

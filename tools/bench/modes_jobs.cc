@@ -180,8 +180,8 @@ LoopStats Enqueue(const Options& o, Clients& cl, const std::string& label, const
 }
 
 // One remote worker of remote-drain: leases up to `max_jobs` at a time over its own
-// connection and completes each with its input, all of a batch in flight at once, until
-// `stop`. Returns the first RPC error.
+// connection and reports the batch's results (each job's input) in one CompleteJobs call,
+// until `stop`. Returns the first RPC error.
 absl::Status RemoteWorkerLoop(const Options& o, int index, int64_t max_jobs,
                               std::atomic<bool>& stop, std::atomic<int64_t>& completed) {
   auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
@@ -192,40 +192,32 @@ absl::Status RemoteWorkerLoop(const Options& o, int index, int64_t max_jobs,
   lease.set_max_jobs(static_cast<int32_t>(max_jobs));
   lease.mutable_wait()->set_nanos(200000000);
   lease.mutable_lease_duration()->set_seconds(30);
-  struct Call {
-    grpc::ClientContext ctx;
-    longrun::v1::CompleteJobRequest request;
-    longrun::v1::CompleteJobResponse response;
+  auto deadline = [&] {
+    return std::chrono::system_clock::now() + absl::ToChronoSeconds(o.rpc_timeout);
   };
   while (!stop.load()) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoSeconds(o.rpc_timeout));
+    ctx.set_deadline(deadline());
     longrun::v1::LeaseJobsResponse leased;
     if (grpc::Status s = stub->LeaseJobs(&ctx, lease, &leased); !s.ok()) {
       return absl::UnavailableError(absl::StrCat("LeaseJobs: ", s.error_message()));
     }
     if (leased.jobs_size() == 0) continue;
-    std::vector<std::unique_ptr<Call>> calls(static_cast<size_t>(leased.jobs_size()));
-    absl::Mutex mu;
-    int pending = leased.jobs_size();
-    grpc::Status first_error;
-    for (int i = 0; i < leased.jobs_size(); ++i) {
-      auto& call = calls[static_cast<size_t>(i)];
-      call = std::make_unique<Call>();
-      call->request.set_lease_token(leased.jobs(i).lease_token());
-      *call->request.mutable_response() = leased.jobs(i).input();
-      stub->async()->CompleteJob(&call->ctx, &call->request, &call->response,
-                                 [&](grpc::Status s) {
-                                   absl::MutexLock lock(&mu);
-                                   if (!s.ok() && first_error.ok()) first_error = s;
-                                   if (s.ok()) completed.fetch_add(1);
-                                   --pending;
-                                 });
+    longrun::v1::CompleteJobsRequest request;
+    for (longrun::v1::Job& job : *leased.mutable_jobs()) {
+      longrun::v1::CompleteJobRequest* c = request.add_completions();
+      c->set_lease_token(job.lease_token());
+      *c->mutable_response() = std::move(*job.mutable_input());
     }
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &pending));
-    if (!first_error.ok()) {
-      return absl::UnavailableError(absl::StrCat("CompleteJob: ", first_error.error_message()));
+    grpc::ClientContext complete_ctx;
+    complete_ctx.set_deadline(deadline());
+    longrun::v1::CompleteJobsResponse results;
+    if (grpc::Status s = stub->CompleteJobs(&complete_ctx, request, &results); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("CompleteJobs: ", s.error_message()));
+    }
+    for (const google::rpc::Status& r : results.results()) {
+      if (r.code() != 0) return absl::InternalError(absl::StrCat("CompleteJobs: ", r.message()));
+      completed.fetch_add(1);
     }
   }
   return absl::OkStatus();

@@ -7,7 +7,8 @@ example worker and with raw protocol calls:
      len(text.split()) / len(text.splitlines());
   2. a worker kill -9'd mid-job: the job is re-leased once its lease expires (the api's
      rescuer) and completes on another worker;
-  3. a stale CompleteJob (its lease lost) gets FAILED_PRECONDITION and changes nothing;
+  3. a stale CompleteJob (its lease lost) gets FAILED_PRECONDITION and changes nothing, and
+     CompleteJobs answers each completion on its own;
   4. a cancel reaches a remote worker through Heartbeat and ends the job CANCELLED;
   5. a native worker (the C++ example on the SDK) and a remote one drain one queue together,
      every job run exactly once;
@@ -145,9 +146,13 @@ def run_test(env, stubs):
         check(False, "a forged token was accepted")
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.INVALID_ARGUMENT, "forged token: %s" % e.code())
-    complete = w.CompleteJobRequest(lease_token=fresh[0].lease_token)
-    complete.response.update({"words": 1, "lines": 1})
-    workers.CompleteJob(complete, timeout=RPC_TIMEOUT)
+    # CompleteJobs: each completion on its own, results in order.
+    batch = w.CompleteJobsRequest()
+    for token in (stale, fresh[0].lease_token):
+        batch.completions.add(lease_token=token).response.update({"words": 1, "lines": 1})
+    results = workers.CompleteJobs(batch, timeout=RPC_TIMEOUT).results
+    check([r.code for r in results] == [FAILED_PRECONDITION, 0],
+          "CompleteJobs results: %s" % [(r.code, r.message) for r in results])
     check(get(name)[1].state == State.SUCCEEDED, "fresh completion not recorded")
 
     # -- 4. cancel reaches a remote worker through Heartbeat -----------------------------------
