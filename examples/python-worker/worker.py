@@ -133,6 +133,8 @@ class Worker:
             self.lease_call = self.stub.LeaseJobs.future(request, timeout=30)
             try:
                 response = self.lease_call.result()
+            except self.grpc.FutureCancelledError:
+                continue              # SIGTERM cancelled the long poll
             except self.grpc.RpcError as e:
                 if not self.shutting_down.is_set():
                     self.log("lease_failed", code=e.code().name)

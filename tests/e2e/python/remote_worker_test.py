@@ -192,6 +192,11 @@ def run_test(env, stubs):
           "not handed back: %s attempt %d of %d" % (State.Name(meta.state), meta.attempt,
                                                     meta.max_attempts))
     env.check_alive()
+    # worker.py must never have died of an exception in one of its threads.
+    for log in env.logs:
+        if os.path.basename(log).startswith("worker-py"):
+            with open(log) as f:
+                check("Traceback" not in f.read(), "%s has a Python traceback" % log)
 
 
 def main():
