@@ -15,6 +15,19 @@ FlagSet::FlagSet(std::string program, std::string usage)
 
 void FlagSet::AddLogLevelFlag() {
   if (Find("log-level") != nullptr) return;
+  if (const char* value = std::getenv("LONGRUN_LOG_FORMAT"); value != nullptr && *value != '\0') {
+    if (auto format = log::ParseFormat(value); format.ok()) log::SetFormat(*format);
+  }
+  flags_.push_back({"log-format", "log lines as key=value text or as one JSON object per line",
+                    "LONGRUN_LOG_FORMAT", "text", false, [](const std::string& v) {
+                      auto format = log::ParseFormat(v);
+                      if (!format.ok()) {
+                        return absl::InvalidArgumentError(
+                            absl::StrCat("--log-format: ", format.status().message()));
+                      }
+                      log::SetFormat(*format);
+                      return absl::OkStatus();
+                    }});
   // Every binary has it; the environment variable applies even without the flag.
   if (const char* value = std::getenv("LONGRUN_LOG_LEVEL"); value != nullptr && *value != '\0') {
     if (auto level = log::ParseLevel(value); level.ok()) log::SetMinLevel(*level);
@@ -89,6 +102,11 @@ absl::StatusOr<std::vector<std::string>> FlagSet::Parse(int argc, char** argv) {
   if (const char* value = std::getenv("LONGRUN_LOG_LEVEL"); value != nullptr && *value != '\0') {
     if (auto level = log::ParseLevel(value); !level.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("LONGRUN_LOG_LEVEL: ", level.status().message()));
+    }
+  }
+  if (const char* value = std::getenv("LONGRUN_LOG_FORMAT"); value != nullptr && *value != '\0') {
+    if (auto format = log::ParseFormat(value); !format.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("LONGRUN_LOG_FORMAT: ", format.status().message()));
     }
   }
   std::vector<std::string> positional;

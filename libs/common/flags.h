@@ -1,7 +1,8 @@
 // Command-line flags for longrun binaries: --kebab-case names, "--name=value" or
 // "--name value", booleans as "--name" / "--name=false", optional environment fallbacks, and
 // a --help generated from the declarations. (absl flags cannot spell --database-url.)
-// Every FlagSet also has --log-level (env LONGRUN_LOG_LEVEL), applied as it is parsed.
+// Every FlagSet also has --log-level and --log-format (env LONGRUN_LOG_LEVEL,
+// LONGRUN_LOG_FORMAT), applied as they are parsed.
 //
 //   FlagSet flags("longrun-api", "Usage: longrun-api [migrate] [flags]");
 //   std::string listen = "0.0.0.0:50051";

@@ -1,4 +1,8 @@
-// Logging facade: one line per event, key=value fields, written to stderr.
+// Logging facade: one line per event, written to stderr, as key=value text (the default) or
+// as one JSON object per line (SetFormat(Format::kJson); --log-format=json on every binary):
+//   2026-11-24T14:50:39.573Z level=info event=claimed count=3 worker=w1
+//   {"ts":"2026-11-24T14:50:39.573Z","level":"info","event":"claimed","count":"3","worker":"w1"}
+// In JSON every field value is a string.
 //
 //   LONGRUN_LOG(kInfo, "claimed", {{"count", n}, {"worker", id}});
 //
@@ -36,7 +40,15 @@ struct Field {
   std::string value;
 };
 
+enum class Format { kText = 0, kJson = 1 };
+
 void SetMinLevel(Level level);
+void SetFormat(Format format);
+// "text" or "json"; INVALID_ARGUMENT otherwise.
+absl::StatusOr<Format> ParseFormat(absl::string_view name);
+// The line Write would print (with its newline), in `format`, stamped `time`.
+std::string FormatLine(Format format, absl::Time time, Level level, absl::string_view event,
+                       std::initializer_list<Field> fields);
 // "debug", "info", "warn" (or "warning"), "error"; INVALID_ARGUMENT otherwise.
 absl::StatusOr<Level> ParseLevel(absl::string_view name);
 bool Enabled(Level level);
