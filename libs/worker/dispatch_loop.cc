@@ -119,7 +119,7 @@ void DispatchLoop::Run() {
   // Whatever is still unrecorded is lost with this process; its lease runs out and the
   // rescuer re-queues it, as after a crash.
   for (const Finished& f : finished_) {
-    LONGRUN_LOG(kError, "completion_lost", {{"id", f.params.id}, {"reason", "worker exiting"}});
+    LONGRUN_LOG(kError, "completion_lost", {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"reason", "worker exiting"}});
   }
 }
 
@@ -163,7 +163,7 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
         continue;
       }
       LONGRUN_LOG(kError, "completion_lost",
-                  {{"id", f.params.id}, {"error", result.status().message()}});
+                  {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"error", result.status().message()}});
       table_.Forget({f.params.id, f.params.attempt});
       ++out.lost;
     }
@@ -172,7 +172,7 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
   for (size_t i = 0; i < batch.size(); ++i) {
     if (result->completed[i].code() == absl::StatusCode::kAborted) {
       LONGRUN_LOG(kWarning, "completion_fenced",
-                  {{"id", batch[i].params.id}, {"attempt", batch[i].params.attempt}});
+                  {{"operation", batch[i].params.id}, {"attempt", batch[i].params.attempt}});
       ++out.fenced;
     } else {
       ++out.recorded;
@@ -204,7 +204,7 @@ void DispatchLoop::RecordOneByOne(std::vector<Finished>& batch,
     absl::Status s = store_.JobComplete(f.params);
     if (!s.ok() && s.code() != absl::StatusCode::kAborted &&
         s.code() != absl::StatusCode::kUnavailable) {
-      LONGRUN_LOG(kError, "result_refused", {{"id", f.params.id}, {"attempt", f.params.attempt},
+      LONGRUN_LOG(kError, "result_refused", {{"operation", f.params.id}, {"attempt", f.params.attempt},
                                              {"error", s.message()}});
       store::JobCompleteParams failed{.id = f.params.id, .attempt = f.params.attempt};
       failed.error = core::OperationError{

@@ -18,7 +18,7 @@ JobRunner::JobRunner(JobRunnerConfig config, store::OperationStore& store,
 
 RunOutcome JobRunner::Run(Attempt& attempt) {
   LONGRUN_LOG(kDebug, "job_started",
-              {{"id", attempt.id()}, {"kind", attempt.kind()}, {"attempt", attempt.attempt()}});
+              {{"operation", attempt.id()}, {"kind", attempt.kind()}, {"attempt", attempt.attempt()}});
   bool handed_back = false;
   {
     std::lock_guard<std::mutex> lock(attempt.write_mu);
@@ -47,7 +47,7 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
     }
   }
   if (result.status().code() == absl::StatusCode::kAborted) {
-    LONGRUN_LOG(kWarning, "job_abandoned", {{"id", attempt.id()}, {"attempt", attempt.attempt()},
+    LONGRUN_LOG(kWarning, "job_abandoned", {{"operation", attempt.id()}, {"attempt", attempt.attempt()},
                                             {"reason", result.status().message()}});
     returned_(attempt.ref(), std::nullopt);
     return RunOutcome::kAbandoned;
@@ -59,7 +59,7 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
   }
   std::lock_guard<std::mutex> lock(attempt.write_mu);
   if (attempt.released) {
-    LONGRUN_LOG(kInfo, "result_discarded", {{"id", attempt.id()}, {"attempt", attempt.attempt()},
+    LONGRUN_LOG(kInfo, "result_discarded", {{"operation", attempt.id()}, {"attempt", attempt.attempt()},
                                             {"reason", "job was handed back during drain"}});
     returned_(attempt.ref(), std::nullopt);
     return RunOutcome::kDiscarded;
@@ -92,7 +92,7 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
     {
       std::lock_guard<std::mutex> lock(attempt.write_mu);
       if (attempt.released) {
-        LONGRUN_LOG(kInfo, "result_discarded", {{"id", attempt.id()}, {"attempt", attempt.attempt()},
+        LONGRUN_LOG(kInfo, "result_discarded", {{"operation", attempt.id()}, {"attempt", attempt.attempt()},
                                                 {"reason", "job was handed back during drain"}});
         return RunOutcome::kDiscarded;
       }
@@ -105,15 +105,15 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
     }
     if (s.ok()) return RunOutcome::kFailed;
     if (s.code() == absl::StatusCode::kAborted) {
-      LONGRUN_LOG(kWarning, "completion_fenced", {{"id", attempt.id()}, {"attempt", attempt.attempt()}});
+      LONGRUN_LOG(kWarning, "completion_fenced", {{"operation", attempt.id()}, {"attempt", attempt.attempt()}});
       return RunOutcome::kFenced;
     }
     if (clock_.Now() + wait > give_up || waited + wait > config_.lease_duration) {
-      LONGRUN_LOG(kError, "completion_lost", {{"id", attempt.id()}, {"error", s.message()}});
+      LONGRUN_LOG(kError, "completion_lost", {{"operation", attempt.id()}, {"attempt", attempt.attempt()}, {"error", s.message()}});
       return RunOutcome::kLost;
     }
     if (error_log.Allow()) {
-      LONGRUN_LOG(kWarning, "completion_retry", {{"id", attempt.id()}, {"error", s.message()}});
+      LONGRUN_LOG(kWarning, "completion_retry", {{"operation", attempt.id()}, {"attempt", attempt.attempt()}, {"error", s.message()}});
     }
     absl::SleepFor(wait);
     waited += wait;

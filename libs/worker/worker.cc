@@ -113,7 +113,7 @@ int Worker::Drain() {
       const absl::Status s = store_.JobRelease({attempt->id(), attempt->attempt()});
       if (s.ok()) ++released;
       LONGRUN_LOG(kInfo, "job_released",
-                  {{"id", attempt->id()}, {"attempt", attempt->attempt()},
+                  {{"operation", attempt->id()}, {"attempt", attempt->attempt()},
                    {"status", s.ok() ? "ok" : std::string(s.message())}});
     }
     attempt->Stop(absl::CancelledError("worker shutting down"));
