@@ -219,10 +219,25 @@ TEST_F(PgStoreTest, UndecodableRowsAreInternalNamingTheColumn) {
   set(history, "attempts = '{\"attempt\": 1}'");
   expect_internal(store_.OperationGet({.id = history}).status(), "attempts", history);
 
+  // A claimed job whose input cannot be decoded fails alone (INTERNAL naming the column, not
+  // retried); the round and the other jobs it claimed go on.
   const std::string input = InsertKind("bad-input");
   set(input, "input = '\"text\"'");
-  expect_internal(store_.JobClaim({.worker_id = "w", .kinds = {"bad-input"}}).status(), "input",
-                  input);
+  const std::string good = InsertKind("bad-input");
+  auto claimed = store_.JobClaim({.worker_id = "w", .kinds = {"bad-input"}, .limit = 2});
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, good);
+  set(input, "input = '{}'");  // readable again, to look at the outcome
+  auto op = store_.OperationGet({.id = input});
+  ASSERT_TRUE(op.ok()) << op.status();
+  EXPECT_EQ(op->state, core::State::kFailed);
+  ASSERT_TRUE(op->error.has_value());
+  EXPECT_EQ(op->error->code, static_cast<int>(absl::StatusCode::kInternal));
+  EXPECT_NE(op->error->message.find(absl::StrCat("column operations.input of operations/", input,
+                                                 " cannot be decoded")),
+            std::string::npos)
+      << op->error->message;
 }
 
 TEST(PgStoreOutageTest, UnreachableDatabaseIsUnavailable) {

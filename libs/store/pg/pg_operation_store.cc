@@ -227,8 +227,13 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   std::optional<std::string> queues;
   if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
   std::set<std::pair<std::string, int32_t>> applied;  // (id, attempt)
-  absl::Status decoded;
+  // Claimed jobs whose input cannot be decoded: failed below, alone, instead of failing the
+  // round (which is committed) and stranding every other job it claimed.
+  std::vector<JobCompleteParams> undecodable;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    out.claimed.clear();
+    undecodable.clear();
+    applied.clear();
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared(
         "JobCompleteAndClaim", ids.Done(), attempts.Done(), responses.Done(),
@@ -248,15 +253,18 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
       if (!row[5].is_null()) j.timeout = absl::Microseconds(row[5].as<int64_t>());
       absl::StatusOr<google::protobuf::Struct> input = DecodeObject(row[6], "input", j.id);
       if (!input.ok()) {
-        // The round is committed; its claimed jobs come back through their leases.
-        decoded = input.status();
-        return;
+        JobCompleteParams failed{.id = j.id, .attempt = j.attempt};
+        failed.error = core::OperationError{static_cast<int>(absl::StatusCode::kInternal),
+                                            std::string(input.status().message())};
+        undecodable.push_back(std::move(failed));
+        continue;
       }
       j.input = *std::move(input);
       out.claimed.push_back(std::move(j));
     }
   }));
-  LONGRUN_RETURN_IF_ERROR(decoded);
+  // Permanent: the same row would fail the same way on every attempt.
+  for (const JobCompleteParams& failed : undecodable) (void)JobComplete(failed);
   out.completed.reserve(p.successes.size());
   for (const JobCompleteParams& s : p.successes) {
     out.completed.push_back(
