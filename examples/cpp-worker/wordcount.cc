@@ -30,8 +30,16 @@ char32_t Next(std::string_view text, size_t& i) {
 // Python's str.splitlines() boundaries (\r\n counts once, handled by the caller).
 bool IsLineBreak(char32_t c) {
   switch (c) {
-    case U'\n': case U'\r': case 0x0B: case 0x0C: case 0x1C: case 0x1D: case 0x1E:
-    case 0x85: case 0x2028: case 0x2029:
+    case U'\n':
+    case U'\r':
+    case 0x0B:
+    case 0x0C:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x85:
+    case 0x2028:
+    case 0x2029:
       return true;
     default:
       return false;
@@ -42,7 +50,13 @@ bool IsLineBreak(char32_t c) {
 bool IsSpace(char32_t c) {
   if (c == U' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) return true;
   switch (c) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
     case 0x3000:
       return true;
     default:
@@ -93,8 +107,7 @@ absl::StatusOr<google::protobuf::Struct> WordCount(longrun::JobContext& ctx) {
   const absl::Time end = start + absl::Seconds(sleep_seconds);
   for (absl::Time now = start; now < end; now = absl::Now()) {
     if (!ctx.SleepFor(std::min(absl::Milliseconds(100), end - now))) return ctx.StopReason();
-    ctx.ReportProgress(static_cast<int>(100 * ((absl::Now() - start) / (end - start))),
-                       "counting");
+    ctx.ReportProgress(static_cast<int>(100 * ((absl::Now() - start) / (end - start))), "counting");
   }
   const Counts counts = CountWords(it->second.string_value());
   google::protobuf::Struct out;

@@ -14,10 +14,14 @@ std::atomic<int> g_format{static_cast<int>(Format::kText)};
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarning: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarning:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "?";
 }
@@ -26,13 +30,22 @@ const char* LevelName(Level level) {
 void AppendValue(std::string& out, absl::string_view v) {
   bool plain = !v.empty();
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') { plain = false; break; }
+    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') {
+      plain = false;
+      break;
+    }
   }
-  if (plain) { out.append(v.data(), v.size()); return; }
+  if (plain) {
+    out.append(v.data(), v.size());
+    return;
+  }
   out.push_back('"');
   for (char c : v) {
     if (c == '"' || c == '\\') out.push_back('\\');
-    if (c == '\n') { out.append("\\n"); continue; }
+    if (c == '\n') {
+      out.append("\\n");
+      continue;
+    }
     out.push_back(c);
   }
   out.push_back('"');
@@ -59,8 +72,10 @@ void AppendJsonString(std::string& out, absl::string_view v) {
       ++i;
     } else {
       // The length of a well-formed UTF-8 sequence starting here, or 0.
-      const size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                                                   : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+      const size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                         : c >= 0xE0 && c <= 0xEF ? 3
+                         : c >= 0xF0 && c <= 0xF4 ? 4
+                                                  : 0;
       bool ok = len > 0 && i + len <= v.size();
       for (size_t k = 1; ok && k < len; ++k) {
         ok = (static_cast<unsigned char>(v[i + k]) & 0xC0) == 0x80;
@@ -92,7 +107,8 @@ void SetFormat(Format format) { g_format.store(static_cast<int>(format)); }
 absl::StatusOr<Format> ParseFormat(absl::string_view name) {
   if (name == "text") return Format::kText;
   if (name == "json") return Format::kJson;
-  return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a log format (text, json)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", name, "\" is not a log format (text, json)"));
 }
 
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }

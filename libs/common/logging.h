@@ -70,9 +70,9 @@ class RateLimiter {
 
 }  // namespace longrun::log
 
-#define LONGRUN_LOG(level, event, ...)                                       \
-  do {                                                                       \
-    if (::longrun::log::Enabled(::longrun::log::Level::level))               \
+#define LONGRUN_LOG(level, event, ...)                                         \
+  do {                                                                         \
+    if (::longrun::log::Enabled(::longrun::log::Level::level))                 \
       ::longrun::log::Write(::longrun::log::Level::level, event, __VA_ARGS__); \
   } while (0)
 

@@ -11,7 +11,9 @@ LoopThread::LoopThread(LoopThreadConfig config, std::function<bool()> run_once)
 
 LoopThread::~LoopThread() { Stop(); }
 
-void LoopThread::Start() { thread_ = std::thread([this] { Run(); }); }
+void LoopThread::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void LoopThread::Stop() {
   {
@@ -24,8 +26,8 @@ void LoopThread::Stop() {
 
 void LoopThread::Run() {
   absl::Duration wait = config_.first_delay;
-  Backoff backoff({.initial = std::min(config_.min_backoff, config_.interval),
-                   .max = config_.interval});
+  Backoff backoff(
+      {.initial = std::min(config_.min_backoff, config_.interval), .max = config_.interval});
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (cv_.wait_for(lock, absl::ToChronoNanoseconds(wait), [&] { return stop_; })) return;

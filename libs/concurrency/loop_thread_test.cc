@@ -13,7 +13,8 @@ namespace {
 TEST(LoopThreadTest, RetriesFailuresSoonWaitsTheIntervalAfterSuccessStopsAtOnce) {
   std::atomic<int> calls{0};
   absl::Notification succeeded;
-  LoopThread loop({.interval = absl::Hours(1), .first_delay = absl::ZeroDuration(),
+  LoopThread loop({.interval = absl::Hours(1),
+                   .first_delay = absl::ZeroDuration(),
                    .min_backoff = absl::Milliseconds(1)},
                   [&] {
                     const int n = ++calls;

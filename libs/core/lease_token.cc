@@ -39,7 +39,8 @@ absl::StatusOr<LeaseClaim> DecodeLeaseToken(absl::string_view token, absl::strin
   claim.id = internal::ReadUuid(*payload, kIdOffset);
   claim.attempt = static_cast<int32_t>(internal::ReadUint(*payload, kAttemptOffset, 4));
   claim.max_attempts = static_cast<int32_t>(internal::ReadUint(*payload, kMaxAttemptsOffset, 4));
-  claim.lease = absl::Microseconds(static_cast<int64_t>(internal::ReadUint(*payload, kLeaseOffset, 8)));
+  claim.lease =
+      absl::Microseconds(static_cast<int64_t>(internal::ReadUint(*payload, kLeaseOffset, 8)));
   if (const uint64_t d = internal::ReadUint(*payload, kDeadlineOffset, 8); d != kNoDeadline) {
     claim.deadline = absl::FromUnixMicros(static_cast<int64_t>(d));
   }

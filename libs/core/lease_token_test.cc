@@ -10,8 +10,10 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr absl::string_view kSecret = "0123456789abcdef0123456789abcdef";
-const LeaseClaim kClaim{.id = "0190a5b6-1c2d-7e3f-8a9b-0c1d2e3f4a5b", .attempt = 3,
-                        .max_attempts = 5, .lease = absl::Seconds(45)};
+const LeaseClaim kClaim{.id = "0190a5b6-1c2d-7e3f-8a9b-0c1d2e3f4a5b",
+                        .attempt = 3,
+                        .max_attempts = 5,
+                        .lease = absl::Seconds(45)};
 
 TEST(LeaseTokenTest, RoundTrips) {
   const std::string token = EncodeLeaseToken(kClaim, kSecret);
@@ -44,8 +46,7 @@ TEST(LeaseTokenTest, RefusesEveryModificationAndOtherSecrets) {
 }
 
 TEST(LeaseTokenTest, APageTokenIsNeverALeaseToken) {
-  const std::string page =
-      EncodePageToken({absl::FromUnixSeconds(1), kClaim.id}, "", kSecret);
+  const std::string page = EncodePageToken({absl::FromUnixSeconds(1), kClaim.id}, "", kSecret);
   EXPECT_EQ(DecodeLeaseToken(page, kSecret).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

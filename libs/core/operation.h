@@ -66,6 +66,7 @@ struct Operation {
   int32_t progress_percent = 0;
   std::string progress_message;
   std::string request_id;
+  std::string trace_id;  // W3C trace id, 32 hex digits ("" for operations from before 0007)
   std::map<std::string, std::string> labels;
   absl::Time create_time = absl::InfinitePast();
   absl::Time update_time = absl::InfinitePast();

@@ -24,9 +24,8 @@ const unsigned char* Bytes(absl::string_view s) {
 std::string Mac(absl::string_view payload, absl::string_view secret) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
-  const unsigned char* result =
-      HMAC(EVP_sha256(), Bytes(secret), static_cast<int>(secret.size()), Bytes(payload),
-           payload.size(), mac, &mac_len);
+  const unsigned char* result = HMAC(EVP_sha256(), Bytes(secret), static_cast<int>(secret.size()),
+                                     Bytes(payload), payload.size(), mac, &mac_len);
   LONGRUN_CHECK(result != nullptr && mac_len >= kMacBytes);
   return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
 }
@@ -70,7 +69,8 @@ absl::StatusOr<std::string> VerifyToken(unsigned char version, absl::string_view
     return invalid("was not issued by this service or was modified");
   }
   if (static_cast<unsigned char>(raw[0]) != version) {
-    return invalid(absl::StrCat("has unsupported version ", static_cast<int>(static_cast<unsigned char>(raw[0])),
+    return invalid(absl::StrCat("has unsupported version ",
+                                static_cast<int>(static_cast<unsigned char>(raw[0])),
                                 "; ask for a new one"));
   }
   const absl::string_view payload = absl::string_view(raw).substr(0, payload_bytes);
@@ -83,12 +83,14 @@ absl::StatusOr<std::string> VerifyToken(unsigned char version, absl::string_view
 }
 
 void AppendUint(uint64_t value, size_t bytes, std::string* out) {
-  for (size_t i = 0; i < bytes; ++i) out->push_back(static_cast<char>(value >> (8 * (bytes - 1 - i))));
+  for (size_t i = 0; i < bytes; ++i)
+    out->push_back(static_cast<char>(value >> (8 * (bytes - 1 - i))));
 }
 
 uint64_t ReadUint(absl::string_view in, size_t offset, size_t bytes) {
   uint64_t value = 0;
-  for (size_t i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(in[offset + i]);
+  for (size_t i = 0; i < bytes; ++i)
+    value = (value << 8) | static_cast<unsigned char>(in[offset + i]);
   return value;
 }
 

@@ -41,6 +41,9 @@ struct SubmitSpec {
   std::optional<absl::Duration> timeout;
   std::optional<absl::Time> schedule_time;
   std::map<std::string, std::string> labels;
+  // W3C trace id (core/trace.h), set by the api; not part of the request's identity (a
+  // retried Submit with another traceparent is still the same request).
+  std::string trace_id;
 };
 
 // Job input nests objects and lists at most this many levels deep: `{}` is one level,

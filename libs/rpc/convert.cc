@@ -109,6 +109,7 @@ google::longrunning::Operation ToProto(const core::Operation& op, absl::Time now
   if (op.start_time) ToProto(*op.start_time, md.mutable_start_time());
   if (op.end_time) ToProto(*op.end_time, md.mutable_end_time());
   md.set_request_id(op.request_id);
+  md.set_trace_id(op.trace_id);
   md.mutable_labels()->insert(op.labels.begin(), op.labels.end());
   if (!op.done()) ToProto(core::SuggestedPollDelay(op, now), md.mutable_retry_after());
   md.set_queue(op.queue);

@@ -86,6 +86,7 @@ struct ClaimedJob {
   int32_t max_attempts = 0;
   std::optional<absl::Duration> timeout;
   google::protobuf::Struct input;
+  std::string trace_id;  // the operation's W3C trace id ("" if it has none)
 };
 
 struct JobProgressParams {

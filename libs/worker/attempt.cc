@@ -9,8 +9,7 @@ namespace longrun::worker {
 Attempt::Attempt(store::ClaimedJob job, const Clock& clock)
     : job_(std::move(job)),
       clock_(clock),
-      deadline_(job_.timeout.has_value() ? clock.Now() + *job_.timeout
-                                         : absl::InfiniteFuture()) {}
+      deadline_(job_.timeout.has_value() ? clock.Now() + *job_.timeout : absl::InfiniteFuture()) {}
 
 bool Attempt::ReportProgress(int32_t percent, std::string_view message) {
   if (Stopped()) return false;

@@ -31,6 +31,7 @@ class Attempt final : public JobContext {
   int32_t max_attempts() const override { return job_.max_attempts; }
   const google::protobuf::Struct& input() const override { return job_.input; }
   absl::Time deadline() const override { return deadline_; }
+  const std::string& trace_id() const override { return job_.trace_id; }
   bool ReportProgress(int32_t percent, std::string_view message) override;
   absl::Status StopReason() override;
   bool SleepFor(absl::Duration d) override;

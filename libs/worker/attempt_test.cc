@@ -9,8 +9,11 @@ namespace longrun::worker {
 namespace {
 
 store::ClaimedJob Job(std::optional<absl::Duration> timeout = std::nullopt) {
-  store::ClaimedJob job{.id = "00000000-0000-0000-0000-000000000001", .kind = "test.kind",
-                        .attempt = 2, .max_attempts = 3, .timeout = timeout};
+  store::ClaimedJob job{.id = "00000000-0000-0000-0000-000000000001",
+                        .kind = "test.kind",
+                        .attempt = 2,
+                        .max_attempts = 3,
+                        .timeout = timeout};
   (*job.input.mutable_fields())["x"].set_number_value(1);
   return job;
 }
@@ -24,6 +27,9 @@ TEST(AttemptTest, ExposesTheJobToTheHandler) {
   EXPECT_EQ(a.input().fields().at("x").number_value(), 1);
   EXPECT_EQ(a.deadline(), clock.Now() + absl::Seconds(10));
   EXPECT_EQ(Attempt(Job(), clock).deadline(), absl::InfiniteFuture());
+  store::ClaimedJob traced = Job();
+  traced.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  EXPECT_EQ(Attempt(traced, clock).trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 TEST(AttemptTest, TimesOutOnTheInjectedClock) {

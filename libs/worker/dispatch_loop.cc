@@ -22,7 +22,10 @@ struct WaitFor {
 
 DispatchLoop::DispatchLoop(DispatchConfig config, store::OperationStore& store, JobTable& table,
                            const Clock& clock, StartFn start)
-    : config_(std::move(config)), store_(store), table_(table), clock_(clock),
+    : config_(std::move(config)),
+      store_(store),
+      table_(table),
+      clock_(clock),
       start_(std::move(start)) {}
 
 void DispatchLoop::Wake() {
@@ -77,9 +80,11 @@ void DispatchLoop::Run() {
       if (exit_) break;
       // Sleep until woken (NOTIFY, a handler returning) or the poll interval passes.
       const WaitFor waiting(waiting_for_anything_);
-      cv_.wait_for(lock,
-                   absl::ToChronoNanoseconds(std::max(next_poll - absl::Now(), absl::ZeroDuration())),
-                   [&] { return exit_ || !finished_.empty() || (!stopping_ && more_ && FreeSlotsLocked() > 0); });
+      cv_.wait_for(
+          lock, absl::ToChronoNanoseconds(std::max(next_poll - absl::Now(), absl::ZeroDuration())),
+          [&] {
+            return exit_ || !finished_.empty() || (!stopping_ && more_ && FreeSlotsLocked() > 0);
+          });
       continue;  // the poll deadline is checked at the top
     }
     if (!lingered && claim && running_ + reserved_ > 0 && free < min_batch) {
@@ -91,9 +96,8 @@ void DispatchLoop::Run() {
     if (!lingered && !claim && streaming && !stopping_ &&
         static_cast<int>(finished_.size()) < min_batch) {
       // Handlers do not wake this wait; a wake-up (Wake) or the timeout ends it.
-      cv_.wait_for(lock, linger, [&] {
-        return stopping_ || exit_ || (more_ && FreeSlotsLocked() > 0);
-      });
+      cv_.wait_for(lock, linger,
+                   [&] { return stopping_ || exit_ || (more_ && FreeSlotsLocked() > 0); });
       lingered = true;
       continue;
     }
@@ -119,7 +123,9 @@ void DispatchLoop::Run() {
   // Whatever is still unrecorded is lost with this process; its lease runs out and the
   // rescuer re-queues it, as after a crash.
   for (const Finished& f : finished_) {
-    LONGRUN_LOG(kError, "completion_lost", {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"reason", "worker exiting"}});
+    LONGRUN_LOG(
+        kError, "completion_lost",
+        {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"reason", "worker exiting"}});
   }
 }
 
@@ -146,9 +152,9 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
   if (!result.ok()) {
     out.ok = false;
     if (limit > 0) more_ = true;
-    LONGRUN_LOG(kWarning, "dispatch_error",
-                {{"error", result.status().message()}, {"completions", batch.size()},
-                 {"claim", limit}});
+    LONGRUN_LOG(
+        kWarning, "dispatch_error",
+        {{"error", result.status().message()}, {"completions", batch.size()}, {"claim", limit}});
     if (result.status().code() != absl::StatusCode::kUnavailable && !batch.empty()) {
       // Not the connection: something in the batch PostgreSQL refused. Record the successes
       // one by one so one bad result cannot hold the others (or this worker's claims) up.
@@ -163,7 +169,9 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
         continue;
       }
       LONGRUN_LOG(kError, "completion_lost",
-                  {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"error", result.status().message()}});
+                  {{"operation", f.params.id},
+                   {"attempt", f.params.attempt},
+                   {"error", result.status().message()}});
       table_.Forget({f.params.id, f.params.attempt});
       ++out.lost;
     }
@@ -195,8 +203,8 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
   return out;
 }
 
-void DispatchLoop::RecordOneByOne(std::vector<Finished>& batch,
-                                  std::unique_lock<std::mutex>& lock, DispatchRunResult& out) {
+void DispatchLoop::RecordOneByOne(std::vector<Finished>& batch, std::unique_lock<std::mutex>& lock,
+                                  DispatchRunResult& out) {
   lock.unlock();
   std::vector<Finished> retry;
   std::vector<store::JobRef> done;
@@ -204,8 +212,9 @@ void DispatchLoop::RecordOneByOne(std::vector<Finished>& batch,
     absl::Status s = store_.JobComplete(f.params);
     if (!s.ok() && s.code() != absl::StatusCode::kAborted &&
         s.code() != absl::StatusCode::kUnavailable) {
-      LONGRUN_LOG(kError, "result_refused", {{"operation", f.params.id}, {"attempt", f.params.attempt},
-                                             {"error", s.message()}});
+      LONGRUN_LOG(
+          kError, "result_refused",
+          {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"error", s.message()}});
       store::JobCompleteParams failed{.id = f.params.id, .attempt = f.params.attempt};
       failed.error = core::OperationError{
           static_cast<int>(absl::StatusCode::kInternal),
@@ -242,8 +251,7 @@ void DispatchLoop::HandlerReturned(const store::JobRef& ref,
     // one per job.
     wake_dispatcher =
         waiting_for_anything_ > 0 ||
-        (waiting_for_batch_ > 0 &&
-         (running_ + reserved_ == 0 || FreeSlotsLocked() >= MinBatch()));
+        (waiting_for_batch_ > 0 && (running_ + reserved_ == 0 || FreeSlotsLocked() >= MinBatch()));
     wake_drain = stopping_;
   }
   if (wake_dispatcher) cv_.notify_all();

@@ -43,11 +43,11 @@ struct DispatchConfig {
 };
 
 struct DispatchRunResult {
-  bool ok = true;     // false: the database refused or was unreachable (nothing claimed)
-  int recorded = 0;   // successes recorded
-  int fenced = 0;     // successes whose attempt was no longer current (ignored)
-  int lost = 0;       // successes dropped: their lease had surely run out during an outage
-  int claimed = 0;    // jobs claimed and started
+  bool ok = true;    // false: the database refused or was unreachable (nothing claimed)
+  int recorded = 0;  // successes recorded
+  int fenced = 0;    // successes whose attempt was no longer current (ignored)
+  int lost = 0;      // successes dropped: their lease had surely run out during an outage
+  int claimed = 0;   // jobs claimed and started
 };
 
 class DispatchLoop {
@@ -103,17 +103,17 @@ class DispatchLoop {
   const StartFn start_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // dispatchers wait here
-  std::condition_variable idle_cv_;   // WaitIdle waits here
-  bool stopping_ = false;             // no more claims
-  bool exit_ = false;                 // Run returns once what is finished is recorded
-  int reserved_ = 0;  // slots rounds in flight may fill with what they claim
+  std::condition_variable cv_;       // dispatchers wait here
+  std::condition_variable idle_cv_;  // WaitIdle waits here
+  bool stopping_ = false;            // no more claims
+  bool exit_ = false;                // Run returns once what is finished is recorded
+  int reserved_ = 0;                 // slots rounds in flight may fill with what they claim
   // Dispatchers asleep waiting for any news / for a batch worth of free slots, so handlers
   // wake them only when that happened.
   int waiting_for_anything_ = 0;
   int waiting_for_batch_ = 0;
-  bool more_ = true;  // there may be runnable jobs: claim when slots are free
-  int running_ = 0;   // claimed jobs whose handler has not returned
+  bool more_ = true;                // there may be runnable jobs: claim when slots are free
+  int running_ = 0;                 // claimed jobs whose handler has not returned
   std::vector<Finished> finished_;  // successes not yet recorded
   std::atomic<int64_t> claimed_total_{0};
 };

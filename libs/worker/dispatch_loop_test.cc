@@ -11,15 +11,18 @@ class DispatchLoopTest : public testing::WorkerTest {
  protected:
   DispatchLoop& Loop(int concurrency = 4) {
     loop_ = std::make_unique<DispatchLoop>(
-        DispatchConfig{.worker_id = "w1", .kinds = {"test.ok"}, .concurrency = concurrency,
+        DispatchConfig{.worker_id = "w1",
+                       .kinds = {"test.ok"},
+                       .concurrency = concurrency,
                        .lease_duration = absl::Seconds(30)},
         store_, table_, clock_, [this](std::shared_ptr<Attempt> a) { started_.push_back(a); });
     return *loop_;
   }
   void Succeed(const std::shared_ptr<Attempt>& a) {
-    loop_->HandlerReturned(a->ref(), store::JobCompleteParams{.id = a->id(),
-                                                              .attempt = a->attempt(),
-                                                              .response = google::protobuf::Struct()});
+    loop_->HandlerReturned(
+        a->ref(),
+        store::JobCompleteParams{
+            .id = a->id(), .attempt = a->attempt(), .response = google::protobuf::Struct()});
   }
   std::unique_ptr<DispatchLoop> loop_;
   std::vector<std::shared_ptr<Attempt>> started_;

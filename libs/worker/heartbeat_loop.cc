@@ -6,8 +6,8 @@
 
 namespace longrun::worker {
 
-HeartbeatLoop::HeartbeatLoop(HeartbeatConfig config, store::OperationStore& store,
-                             JobTable& table, const Clock& clock)
+HeartbeatLoop::HeartbeatLoop(HeartbeatConfig config, store::OperationStore& store, JobTable& table,
+                             const Clock& clock)
     : config_(config), store_(store), table_(table), clock_(clock), last_ok_(clock.Now()) {}
 
 HeartbeatRunResult HeartbeatLoop::RunOnce() {

@@ -11,14 +11,20 @@
 
 namespace longrun::worker {
 
-JobRunner::JobRunner(JobRunnerConfig config, store::OperationStore& store,
-                     const Registry& registry, const Clock& clock, ReturnedFn returned)
-    : config_(config), store_(store), registry_(registry), clock_(clock),
+JobRunner::JobRunner(JobRunnerConfig config, store::OperationStore& store, const Registry& registry,
+                     const Clock& clock, ReturnedFn returned)
+    : config_(config),
+      store_(store),
+      registry_(registry),
+      clock_(clock),
       returned_(std::move(returned)) {}
 
 RunOutcome JobRunner::Run(Attempt& attempt) {
   LONGRUN_LOG(kDebug, "job_started",
-              {{"operation", attempt.id()}, {"kind", attempt.kind()}, {"attempt", attempt.attempt()}});
+              {{"operation", attempt.id()},
+               {"kind", attempt.kind()},
+               {"attempt", attempt.attempt()},
+               {"trace_id", attempt.trace_id()}});
   bool handed_back = false;
   {
     std::lock_guard<std::mutex> lock(attempt.write_mu);
@@ -30,7 +36,8 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
     if (const Handler* handler = registry_.Find(attempt.kind()); handler != nullptr) {
       result = (*handler)(attempt);
     } else {
-      result = absl::UnimplementedError(absl::StrCat("no handler for kind \"", attempt.kind(), "\""));
+      result =
+          absl::UnimplementedError(absl::StrCat("no handler for kind \"", attempt.kind(), "\""));
     }
     // A handler that overran its deadline failed with DEADLINE_EXCEEDED, whatever it
     // returned; one whose attempt was taken away (ABORTED) records nothing.
@@ -41,14 +48,19 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
     // here, instead of failing the round that would carry it.
     if (result.ok()) {
       if (absl::Status bad = core::CheckJsonStorable(*result, "result"); !bad.ok()) {
-        result = absl::InternalError(absl::StrCat("handler returned a result that cannot be "
-                                                  "stored as JSON: ", bad.message()));
+        result =
+            absl::InternalError(absl::StrCat("handler returned a result that cannot be "
+                                             "stored as JSON: ",
+                                             bad.message()));
       }
     }
   }
   if (result.status().code() == absl::StatusCode::kAborted) {
-    LONGRUN_LOG(kWarning, "job_abandoned", {{"operation", attempt.id()}, {"attempt", attempt.attempt()},
-                                            {"reason", result.status().message()}});
+    LONGRUN_LOG(kWarning, "job_abandoned",
+                {{"operation", attempt.id()},
+                 {"attempt", attempt.attempt()},
+                 {"trace_id", attempt.trace_id()},
+                 {"reason", result.status().message()}});
     returned_(attempt.ref(), std::nullopt);
     return RunOutcome::kAbandoned;
   }
@@ -59,23 +71,27 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
   }
   std::lock_guard<std::mutex> lock(attempt.write_mu);
   if (attempt.released) {
-    LONGRUN_LOG(kInfo, "result_discarded", {{"operation", attempt.id()}, {"attempt", attempt.attempt()},
-                                            {"reason", "job was handed back during drain"}});
+    LONGRUN_LOG(kInfo, "result_discarded",
+                {{"operation", attempt.id()},
+                 {"attempt", attempt.attempt()},
+                 {"trace_id", attempt.trace_id()},
+                 {"reason", "job was handed back during drain"}});
     returned_(attempt.ref(), std::nullopt);
     return RunOutcome::kDiscarded;
   }
   // From here on drain leaves the job alone: its result is on the way. (A success records
   // 100 %, so progress still pending is superseded.)
   attempt.finished = true;
-  returned_(attempt.ref(), store::JobCompleteParams{.id = attempt.id(),
-                                                    .attempt = attempt.attempt(),
-                                                    .response = *std::move(result)});
+  returned_(attempt.ref(),
+            store::JobCompleteParams{
+                .id = attempt.id(), .attempt = attempt.attempt(), .response = *std::move(result)});
   return RunOutcome::kSucceeded;
 }
 
 RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result) {
   store::JobCompleteParams params{.id = attempt.id(), .attempt = attempt.attempt()};
-  params.error = core::OperationError{static_cast<int>(result.code()), std::string(result.message())};
+  params.error =
+      core::OperationError{static_cast<int>(result.code()), std::string(result.message())};
   if (!core::IsPermanentError(result.code()) && attempt.attempt() < attempt.max_attempts()) {
     thread_local absl::BitGen gen;
     params.retry_after = core::RetryDelay(config_.retry, attempt.attempt(), gen);
@@ -92,8 +108,11 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
     {
       std::lock_guard<std::mutex> lock(attempt.write_mu);
       if (attempt.released) {
-        LONGRUN_LOG(kInfo, "result_discarded", {{"operation", attempt.id()}, {"attempt", attempt.attempt()},
-                                                {"reason", "job was handed back during drain"}});
+        LONGRUN_LOG(kInfo, "result_discarded",
+                    {{"operation", attempt.id()},
+                     {"attempt", attempt.attempt()},
+                     {"trace_id", attempt.trace_id()},
+                     {"reason", "job was handed back during drain"}});
         return RunOutcome::kDiscarded;
       }
       attempt.finished = true;
@@ -105,15 +124,26 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
     }
     if (s.ok()) return RunOutcome::kFailed;
     if (s.code() == absl::StatusCode::kAborted) {
-      LONGRUN_LOG(kWarning, "completion_fenced", {{"operation", attempt.id()}, {"attempt", attempt.attempt()}});
+      LONGRUN_LOG(kWarning, "completion_fenced",
+                  {{"operation", attempt.id()},
+                   {"attempt", attempt.attempt()},
+                   {"trace_id", attempt.trace_id()}});
       return RunOutcome::kFenced;
     }
     if (clock_.Now() + wait > give_up || waited + wait > config_.lease_duration) {
-      LONGRUN_LOG(kError, "completion_lost", {{"operation", attempt.id()}, {"attempt", attempt.attempt()}, {"error", s.message()}});
+      LONGRUN_LOG(kError, "completion_lost",
+                  {{"operation", attempt.id()},
+                   {"attempt", attempt.attempt()},
+                   {"trace_id", attempt.trace_id()},
+                   {"error", s.message()}});
       return RunOutcome::kLost;
     }
     if (error_log.Allow()) {
-      LONGRUN_LOG(kWarning, "completion_retry", {{"operation", attempt.id()}, {"attempt", attempt.attempt()}, {"error", s.message()}});
+      LONGRUN_LOG(kWarning, "completion_retry",
+                  {{"operation", attempt.id()},
+                   {"attempt", attempt.attempt()},
+                   {"trace_id", attempt.trace_id()},
+                   {"error", s.message()}});
     }
     absl::SleepFor(wait);
     waited += wait;

@@ -27,12 +27,12 @@ struct JobRunnerConfig {
 };
 
 enum class RunOutcome {
-  kSucceeded,   // result handed to the dispatch loop
-  kFailed,      // failure recorded (FAILED, RETRY_WAIT or CANCELLED)
-  kFenced,      // the store refused the failure: the attempt was no longer current
-  kAbandoned,   // the attempt was taken away (lease lost, handed back): nothing recorded
-  kDiscarded,   // the job was handed back during drain while the handler ran
-  kLost,        // the failure could not be recorded before the lease ran out
+  kSucceeded,  // result handed to the dispatch loop
+  kFailed,     // failure recorded (FAILED, RETRY_WAIT or CANCELLED)
+  kFenced,     // the store refused the failure: the attempt was no longer current
+  kAbandoned,  // the attempt was taken away (lease lost, handed back): nothing recorded
+  kDiscarded,  // the job was handed back during drain while the handler ran
+  kLost,       // the failure could not be recorded before the lease ran out
 };
 
 class JobRunner {

@@ -16,17 +16,26 @@ class JobRunnerTest : public testing::WorkerTest {
       return out;
     };
     EXPECT_TRUE(registry_.Register("test.ok", ok).ok());
-    EXPECT_TRUE(registry_.Register("test.fail", [](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
-      ctx.ReportProgress(40, "almost");
-      return absl::UnavailableError("flaky");
-    }).ok());
-    EXPECT_TRUE(registry_.Register("test.bad", [](JobContext&) -> absl::StatusOr<google::protobuf::Struct> {
-      return absl::InvalidArgumentError("input.x is required");
-    }).ok());
-    EXPECT_TRUE(registry_.Register("test.slow", [this](JobContext&) -> absl::StatusOr<google::protobuf::Struct> {
-      clock_.Advance(absl::Minutes(2));  // overruns its 1 minute timeout
-      return google::protobuf::Struct();
-    }).ok());
+    EXPECT_TRUE(registry_
+                    .Register("test.fail",
+                              [](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
+                                ctx.ReportProgress(40, "almost");
+                                return absl::UnavailableError("flaky");
+                              })
+                    .ok());
+    EXPECT_TRUE(registry_
+                    .Register("test.bad",
+                              [](JobContext&) -> absl::StatusOr<google::protobuf::Struct> {
+                                return absl::InvalidArgumentError("input.x is required");
+                              })
+                    .ok());
+    EXPECT_TRUE(registry_
+                    .Register("test.slow",
+                              [this](JobContext&) -> absl::StatusOr<google::protobuf::Struct> {
+                                clock_.Advance(absl::Minutes(2));  // overruns its 1 minute timeout
+                                return google::protobuf::Struct();
+                              })
+                    .ok());
   }
   JobRunner Runner() {
     return JobRunner({.lease_duration = absl::Seconds(30),
@@ -89,7 +98,8 @@ TEST_F(JobRunnerTest, APermanentErrorIsNotRetried) {
 }
 
 TEST_F(JobRunnerTest, OverrunningTheTimeoutFailsWithDeadlineExceeded) {
-  const std::string id = Insert({.kind = "test.slow", .max_attempts = 1, .timeout = absl::Minutes(1)});
+  const std::string id =
+      Insert({.kind = "test.slow", .max_attempts = 1, .timeout = absl::Minutes(1)});
   EXPECT_EQ(Runner().Run(*ClaimOne("test.slow")), RunOutcome::kFailed);
   const core::Operation op = Get(id);
   EXPECT_EQ(op.state, core::State::kFailed);
@@ -129,7 +139,8 @@ TEST_F(JobRunnerTest, AFailureIsLostOnlyAfterALeaseOfOutage) {
   auto a = ClaimOne("test.fail");
   store_.SetUnavailableForTest(true);
   JobRunner runner({.lease_duration = absl::Milliseconds(300),
-                    .min_backoff = absl::Milliseconds(1), .max_backoff = absl::Milliseconds(20)},
+                    .min_backoff = absl::Milliseconds(1),
+                    .max_backoff = absl::Milliseconds(20)},
                    store_, registry_, clock_, [](const store::JobRef&, auto) {});
   EXPECT_EQ(runner.Run(*a), RunOutcome::kLost);
 }

@@ -35,8 +35,8 @@ TEST_F(MaintenanceTest, HeartbeatsKeepALongJobLeased) {
 TEST_F(MaintenanceTest, WithoutHeartbeatsTheLeaseExpiresAndTheJobIsRescued) {
   const std::string id = Insert();
   auto a = Claim(1)[0];
-  HeartbeatLoop hb({.lease_duration = absl::Seconds(30), .disabled_for_test = true}, store_,
-                   table_, clock_);
+  HeartbeatLoop hb({.lease_duration = absl::Seconds(30), .disabled_for_test = true}, store_, table_,
+                   clock_);
   RescueLoop rescue({}, store_);
   clock_.Advance(absl::Seconds(29));
   hb.RunOnce();
@@ -106,8 +106,9 @@ TEST_F(MaintenanceTest, PruneDeletesFinishedOperationsPastTheirRetentionInBatche
   const std::string running = Insert();
   auto claimed = Claim(6);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(store_.JobComplete({.id = ids[i], .attempt = 1,
-                                    .response = google::protobuf::Struct()}).ok());
+    ASSERT_TRUE(
+        store_.JobComplete({.id = ids[i], .attempt = 1, .response = google::protobuf::Struct()})
+            .ok());
   }
   PruneLoop prune({.retain_succeeded = absl::Hours(1), .batch = 2}, store_);
   clock_.Advance(absl::Minutes(59));

@@ -19,7 +19,9 @@ ProgressRunResult ProgressLoop::RunOnce() {
     if (a->released || a->finished) continue;  // the outcome carries its own progress
     std::optional<store::JobProgressValue> progress = a->TakeProgress();
     if (!progress.has_value()) continue;
-    batch.push_back({.id = a->id(), .attempt = a->attempt(), .percent = progress->percent,
+    batch.push_back({.id = a->id(),
+                     .attempt = a->attempt(),
+                     .percent = progress->percent,
                      .message = std::move(progress->message)});
     attempts.push_back(std::move(a));
     locks.push_back(std::move(lock));

@@ -18,7 +18,8 @@ PruneRunResult PruneLoop::RunOnce() {
     for (int round = 0; round < config_.max_batches; ++round) {
       auto n = store_.OperationPrune({.state = state, .older_than = ttl, .limit = config_.batch});
       if (!n.ok()) {
-        if (error_log.Allow()) LONGRUN_LOG(kWarning, "prune_failed", {{"error", n.status().message()}});
+        if (error_log.Allow())
+          LONGRUN_LOG(kWarning, "prune_failed", {{"error", n.status().message()}});
         out.ok = false;
         return out;
       }

@@ -10,7 +10,8 @@ RescueRunResult RescueLoop::RunOnce() {
   for (int round = 0; round < config_.max_batches; ++round) {
     auto n = store_.JobRescueStuck({.limit = config_.batch});
     if (!n.ok()) {
-      if (error_log.Allow()) LONGRUN_LOG(kWarning, "rescue_failed", {{"error", n.status().message()}});
+      if (error_log.Allow())
+        LONGRUN_LOG(kWarning, "rescue_failed", {{"error", n.status().message()}});
       out.ok = false;
       return out;
     }
@@ -21,8 +22,8 @@ RescueRunResult RescueLoop::RunOnce() {
     LONGRUN_LOG(kInfo, "rescued", {{"count", out.rescued}, {"worker", config_.worker_id}});
   }
   if (config_.schedule_to_start > absl::ZeroDuration()) {
-    auto n = store_.JobFailUnstarted(
-        {.older_than = config_.schedule_to_start, .limit = config_.batch});
+    auto n =
+        store_.JobFailUnstarted({.older_than = config_.schedule_to_start, .limit = config_.batch});
     if (!n.ok()) {
       if (error_log.Allow()) {
         LONGRUN_LOG(kWarning, "fail_unstarted_failed", {{"error", n.status().message()}});

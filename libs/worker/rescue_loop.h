@@ -15,9 +15,9 @@ namespace longrun::worker {
 struct RescueConfig {
   absl::Duration interval = absl::Seconds(5);
   absl::Duration schedule_to_start = absl::Hours(24);  // zero: never fail unstarted jobs
-  int batch = 100;      // rows per statement
-  int max_batches = 20;  // per pass, so one pass stays short
-  std::string worker_id;  // for the log
+  int batch = 100;                                     // rows per statement
+  int max_batches = 20;                                // per pass, so one pass stays short
+  std::string worker_id;                               // for the log
 };
 
 struct RescueRunResult {

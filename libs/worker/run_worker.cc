@@ -1,6 +1,4 @@
 // RunWorker: flags -> WorkerConfig -> wiring (PostgreSQL store and notifier) -> run -> drain.
-#include "longrun/worker.h"
-
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/pg_operation_store.h"
 #include "libs/worker/worker.h"
+#include "longrun/worker.h"
 
 namespace longrun {
 namespace {
@@ -37,7 +36,8 @@ std::string DefaultWorkerId() {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   absl::BitGen gen;
-  return absl::StrCat(host, "-", getpid(), "-", absl::Hex(absl::Uniform<uint32_t>(gen), absl::kZeroPad8));
+  return absl::StrCat(host, "-", getpid(), "-",
+                      absl::Hex(absl::Uniform<uint32_t>(gen), absl::kZeroPad8));
 }
 
 }  // namespace
@@ -63,7 +63,8 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
   flags.String("kinds", &kinds, "comma-separated kinds to run (default: every registered kind)");
   std::string queues;
   flags.String("queues", &queues, "comma-separated queues to claim from (default: every queue)");
-  flags.String("worker-id", &config.worker_id, "identity recorded on claimed jobs (default: host-pid-random)");
+  flags.String("worker-id", &config.worker_id,
+               "identity recorded on claimed jobs (default: host-pid-random)");
   flags.Duration("poll-interval", &config.poll_interval,
                  "look for work at least this often, whatever else wakes the worker "
                  "(retries and scheduled jobs coming due get no notification)");
@@ -72,14 +73,18 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
                  "on SIGTERM/SIGINT, time running jobs get to finish");
   flags.Duration("heartbeat-interval", &config.heartbeat_interval,
                  "how often leases of running jobs are extended (default: lease-duration/3)");
-  flags.Duration("rescue-interval", &config.rescue_interval,
-                 "how often this worker looks for jobs whose lease expired (any worker may rescue)");
+  flags.Duration(
+      "rescue-interval", &config.rescue_interval,
+      "how often this worker looks for jobs whose lease expired (any worker may rescue)");
   flags.Duration("schedule-to-start", &config.schedule_to_start,
                  "fail jobs no worker started this long after their scheduled time (0: never)");
-  flags.Duration("prune-interval", &config.prune_interval, "how often finished operations are pruned");
-  flags.Duration("retain-succeeded", &config.retain_succeeded, "keep SUCCEEDED operations this long");
+  flags.Duration("prune-interval", &config.prune_interval,
+                 "how often finished operations are pruned");
+  flags.Duration("retain-succeeded", &config.retain_succeeded,
+                 "keep SUCCEEDED operations this long");
   flags.Duration("retain-failed", &config.retain_failed, "keep FAILED operations this long");
-  flags.Duration("retain-cancelled", &config.retain_cancelled, "keep CANCELLED operations this long");
+  flags.Duration("retain-cancelled", &config.retain_cancelled,
+                 "keep CANCELLED operations this long");
   flags.Duration("progress-interval", &config.progress_interval,
                  "write a running job's progress at most this often (the latest value wins)");
   flags.Duration("retry-base", &config.retry.base, "first retry backoff ceiling (full jitter)");
@@ -103,7 +108,8 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
     for (absl::string_view k : absl::StrSplit(kinds, ',', absl::SkipWhitespace())) {
       if (registry.Find(std::string(k)) == nullptr) {
         return Fail(program, absl::InvalidArgumentError(absl::StrCat(
-            "--kinds: no handler for \"", k, "\"; known: ", absl::StrJoin(registry.Kinds(), ","))));
+                                 "--kinds: no handler for \"", k,
+                                 "\"; known: ", absl::StrJoin(registry.Kinds(), ","))));
       }
       config.kinds.emplace_back(k);
     }
@@ -127,8 +133,8 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
        // Nothing the worker runs needs a sort, a bitmap scan or a sequential scan, so its
        // connections disable them (hash joins stay: the change trigger joins its
        // transition tables), and plan each statement once (generic plans).
-       .session_settings = {"enable_sort = off", "enable_bitmapscan = off",
-                            "enable_seqscan = off", "plan_cache_mode = force_generic_plan"}});
+       .session_settings = {"enable_sort = off", "enable_bitmapscan = off", "enable_seqscan = off",
+                            "plan_cache_mode = force_generic_plan"}});
   store::pg::PgJobNotifier notifier(config.database_url, program + "-listener");
   worker::Worker worker(config, store, notifier, registry);
   worker.Start();

@@ -13,8 +13,8 @@ Worker::Worker(WorkerConfig config, store::OperationStore& store, store::JobNoti
       store_(store),
       notifier_(notifier),
       kinds_(config_.kinds.empty() ? registry.Kinds() : config_.kinds),
-      runner_({.lease_duration = config_.lease_duration, .retry = config_.retry}, store,
-              registry, clock,
+      runner_({.lease_duration = config_.lease_duration, .retry = config_.retry}, store, registry,
+              clock,
               [this](const store::JobRef& ref, std::optional<store::JobCompleteParams> success) {
                 dispatch_.HandlerReturned(ref, std::move(success));
               }),
@@ -54,7 +54,8 @@ void Worker::Start() {
   const int concurrency = static_cast<int>(config_.concurrency);
   runners_ = std::make_unique<concurrency::Executor>("runner", concurrency,
                                                      static_cast<size_t>(concurrency));
-  notifier_.Start([this] { dispatch_.Wake(); }, [this](const std::string& id) { CancelRunning(id); });
+  notifier_.Start([this] { dispatch_.Wake(); },
+                  [this](const std::string& id) { CancelRunning(id); });
   // Two dispatchers when there are enough slots to split: while one round is in flight, the
   // other can start the next, so a busy worker is never idle waiting for a commit. With few
   // slots, two rounds would each carry half a batch, and a job's cost in PostgreSQL grows as
@@ -81,7 +82,8 @@ void Worker::Start() {
   for (auto& loop : maintenance_) loop->Start();
   started_ = true;
   LONGRUN_LOG(kInfo, "worker_started",
-              {{"worker", config_.worker_id}, {"concurrency", config_.concurrency},
+              {{"worker", config_.worker_id},
+               {"concurrency", config_.concurrency},
                {"kinds", absl::StrJoin(kinds_, ",")}});
 }
 
@@ -113,7 +115,9 @@ int Worker::Drain() {
       const absl::Status s = store_.JobRelease({attempt->id(), attempt->attempt()});
       if (s.ok()) ++released;
       LONGRUN_LOG(kInfo, "job_released",
-                  {{"operation", attempt->id()}, {"attempt", attempt->attempt()},
+                  {{"operation", attempt->id()},
+                   {"attempt", attempt->attempt()},
+                   {"trace_id", attempt->trace_id()},
                    {"status", s.ok() ? "ok" : std::string(s.message())}});
     }
     attempt->Stop(absl::CancelledError("worker shutting down"));

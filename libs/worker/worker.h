@@ -14,12 +14,12 @@
 
 #include "libs/common/clock.h"
 #include "libs/concurrency/executor.h"
+#include "libs/concurrency/loop_thread.h"
 #include "libs/store/operation_store.h"
 #include "libs/worker/dispatch_loop.h"
 #include "libs/worker/heartbeat_loop.h"
 #include "libs/worker/job_runner.h"
 #include "libs/worker/job_table.h"
-#include "libs/concurrency/loop_thread.h"
 #include "libs/worker/progress_loop.h"
 #include "libs/worker/prune_loop.h"
 #include "libs/worker/rescue_loop.h"
@@ -61,8 +61,10 @@ class Worker {
   ProgressLoop progress_;
   RescueLoop rescue_;
   PruneLoop prune_;
-  std::vector<std::unique_ptr<concurrency::LoopThread>> maintenance_;  // rescue, prune: stop at drain
-  std::vector<std::unique_ptr<concurrency::LoopThread>> attempt_loops_;  // heartbeat, progress: stop last
+  std::vector<std::unique_ptr<concurrency::LoopThread>>
+      maintenance_;  // rescue, prune: stop at drain
+  std::vector<std::unique_ptr<concurrency::LoopThread>>
+      attempt_loops_;  // heartbeat, progress: stop last
   std::vector<std::thread> dispatchers_;
   bool started_ = false;
   bool drained_ = false;

@@ -22,7 +22,8 @@ absl::Status WorkerConfig::Validate() const {
     return absl::InvalidArgumentError("--heartbeat-interval must be shorter than --lease-duration");
   }
   if (rescue_interval < absl::Milliseconds(100) || prune_interval < absl::Milliseconds(100)) {
-    return absl::InvalidArgumentError("--rescue-interval and --prune-interval must be at least 100ms");
+    return absl::InvalidArgumentError(
+        "--rescue-interval and --prune-interval must be at least 100ms");
   }
   if (schedule_to_start < absl::ZeroDuration() || retain_succeeded <= absl::ZeroDuration() ||
       retain_failed <= absl::ZeroDuration() || retain_cancelled <= absl::ZeroDuration()) {

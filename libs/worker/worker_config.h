@@ -15,10 +15,10 @@ namespace longrun::worker {
 
 struct WorkerConfig {
   std::string database_url;
-  std::string worker_id;               // default: host-pid-random
-  int64_t concurrency = 8;             // jobs run at once
-  std::vector<std::string> kinds;      // empty: every registered kind
-  std::vector<std::string> queues;     // empty: every queue
+  std::string worker_id;                            // default: host-pid-random
+  int64_t concurrency = 8;                          // jobs run at once
+  std::vector<std::string> kinds;                   // empty: every registered kind
+  std::vector<std::string> queues;                  // empty: every queue
   absl::Duration poll_interval = absl::Seconds(1);  // claim at least this often (retries and
                                                     // scheduled jobs get no NOTIFY)
   absl::Duration lease_duration = absl::Seconds(30);

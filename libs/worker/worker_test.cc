@@ -22,10 +22,13 @@ class WorkerCompositionTest : public testing::WorkerTest {
   // returns once a handler has started.
   std::unique_ptr<Worker> StartAndWaitForAHandler(
       std::function<absl::StatusOr<google::protobuf::Struct>(JobContext&)> body) {
-    EXPECT_TRUE(registry_.Register("test.ok", [this, body](JobContext& ctx) {
-      started_.Notify();
-      return body(ctx);
-    }).ok());
+    EXPECT_TRUE(registry_
+                    .Register("test.ok",
+                              [this, body](JobContext& ctx) {
+                                started_.Notify();
+                                return body(ctx);
+                              })
+                    .ok());
     notifier_ = std::make_unique<store::memory::MemoryJobNotifier>(store_);
     auto worker = std::make_unique<Worker>(Config(), store_, *notifier_, registry_, clock_);
     worker->Start();
@@ -42,11 +45,14 @@ TEST_F(WorkerCompositionTest, RunsEveryJobOnceAndRecordsTheResults) {
   std::atomic<int> runs{0};
   absl::Notification all_ran;
   Registry registry;
-  ASSERT_TRUE(registry.Register("test.ok", [&](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
-    ctx.ReportProgress(50, "half");
-    if (++runs == kJobs) all_ran.Notify();
-    return ctx.input();
-  }).ok());
+  ASSERT_TRUE(registry
+                  .Register("test.ok",
+                            [&](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
+                              ctx.ReportProgress(50, "half");
+                              if (++runs == kJobs) all_ran.Notify();
+                              return ctx.input();
+                            })
+                  .ok());
   std::vector<std::string> ids;
   for (int i = 0; i < kJobs / 2; ++i) ids.push_back(Insert());
   store::memory::MemoryJobNotifier notifier(store_);
@@ -67,10 +73,11 @@ TEST_F(WorkerCompositionTest, RunsEveryJobOnceAndRecordsTheResults) {
 
 TEST_F(WorkerCompositionTest, CancellingARunningJobStopsItsHandler) {
   const std::string id = Insert();
-  auto worker = StartAndWaitForAHandler([](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
-    ctx.SleepFor(absl::Hours(1));
-    return ctx.StopReason();
-  });
+  auto worker =
+      StartAndWaitForAHandler([](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
+        ctx.SleepFor(absl::Hours(1));
+        return ctx.StopReason();
+      });
   ASSERT_TRUE(store_.OperationCancel({.id = id}).ok());  // on_cancel via the notifier
   for (int i = 0; i < 6000 && !Get(id).done(); ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(Get(id).state, core::State::kCancelled);
@@ -79,11 +86,12 @@ TEST_F(WorkerCompositionTest, CancellingARunningJobStopsItsHandler) {
 
 TEST_F(WorkerCompositionTest, DrainHandsBackAJobThatOutlivesTheGraceWithoutBurningTheAttempt) {
   const std::string id = Insert();
-  auto worker = StartAndWaitForAHandler([](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
-    ctx.ReportProgress(10, "working");
-    ctx.SleepFor(absl::Hours(1));  // until the drain stops it
-    return google::protobuf::Struct();  // ignored: the job was handed back
-  });
+  auto worker =
+      StartAndWaitForAHandler([](JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
+        ctx.ReportProgress(10, "working");
+        ctx.SleepFor(absl::Hours(1));       // until the drain stops it
+        return google::protobuf::Struct();  // ignored: the job was handed back
+      });
   EXPECT_EQ(worker->Drain(), 1);
   const core::Operation op = Get(id);
   EXPECT_EQ(op.state, core::State::kQueued);

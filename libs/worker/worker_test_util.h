@@ -51,8 +51,8 @@ class WorkerTest : public ::testing::Test {
   // Claims up to `n` jobs of `kinds` into the table, as a dispatcher round would.
   std::vector<std::shared_ptr<Attempt>> Claim(int n, std::vector<std::string> kinds = {"test.ok"},
                                               absl::Duration lease = absl::Seconds(30)) {
-    auto claimed = store_.JobClaim(
-        {.worker_id = "w1", .kinds = std::move(kinds), .limit = n, .lease = lease});
+    auto claimed =
+        store_.JobClaim({.worker_id = "w1", .kinds = std::move(kinds), .limit = n, .lease = lease});
     EXPECT_TRUE(claimed.ok()) << claimed.status();
     std::vector<std::shared_ptr<Attempt>> out;
     if (!claimed.ok()) return out;

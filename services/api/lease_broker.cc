@@ -7,13 +7,14 @@
 
 namespace longrun::api {
 
-LeaseBroker::LeaseBroker(store::OperationStore& store, LeaseBrokerConfig config,
-                         const Clock& clock)
+LeaseBroker::LeaseBroker(store::OperationStore& store, LeaseBrokerConfig config, const Clock& clock)
     : store_(store), config_(config), clock_(clock), next_poll_(clock.Now()) {}
 
 LeaseBroker::~LeaseBroker() { Shutdown(); }
 
-void LeaseBroker::Start() { thread_ = std::thread([this] { Loop(); }); }
+void LeaseBroker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void LeaseBroker::Shutdown() {
   std::vector<Done> orphans;

@@ -46,11 +46,11 @@ struct LeaseRequest {
 };
 
 struct LeaseRunResult {
-  int claims = 0;     // claim statements run
-  int leased = 0;     // jobs handed to waiters
-  int expired = 0;    // waiters answered empty
-  int released = 0;   // jobs handed back: their waiter had gone
-  int failed = 0;     // waiters answered with a database error
+  int claims = 0;    // claim statements run
+  int leased = 0;    // jobs handed to waiters
+  int expired = 0;   // waiters answered empty
+  int released = 0;  // jobs handed back: their waiter had gone
+  int failed = 0;    // waiters answered with a database error
 };
 
 class LeaseBroker {

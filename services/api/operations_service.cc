@@ -1,6 +1,8 @@
 #include "services/api/operations_service.h"
 
+#include "absl/random/random.h"
 #include "libs/common/status_macros.h"
+#include "libs/core/trace.h"
 #include "libs/rpc/convert.h"
 #include "services/api/unary.h"
 
@@ -16,6 +18,14 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
     LONGRUN_ASSIGN_OR_RETURN(const longrun::v1::SubmitRequest parsed,
                              rpc::ParseSubmitRequest(*request));
     LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(parsed));
+    // W3C trace context: join the caller's trace, or start one (an invalid traceparent is
+    // ignored, as the spec asks of a receiver).
+    std::string traceparent;
+    if (auto it = ctx->client_metadata().find("traceparent"); it != ctx->client_metadata().end()) {
+      traceparent.assign(it->second.data(), it->second.size());
+    }
+    thread_local absl::BitGen gen;
+    spec.trace_id = core::TraceIdForSubmit(traceparent, gen);
     return deps_.logic.PrepareSubmit(spec);
   }();
   if (!params.ok()) {

@@ -5,8 +5,8 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "libs/core/submit.h"
 #include "libs/core/struct_json.h"
+#include "libs/core/submit.h"
 
 namespace longrun::api {
 namespace {
@@ -14,8 +14,8 @@ namespace {
 bool IsValidWorkerId(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '@' || c == '/' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '@' || c == '/' || c == '-';
   });
 }
 
@@ -40,7 +40,8 @@ absl::Status NotCurrent(const core::LeaseClaim& claim, absl::string_view what) {
   return absl::FailedPreconditionError(absl::StrCat(
       "the lease on operations/", claim.id, " attempt ", claim.attempt,
       " is no longer current (it expired and the job was rescued, or it was completed or "
-      "handed back): ", what, " not recorded"));
+      "handed back): ",
+      what, " not recorded"));
 }
 
 }  // namespace
@@ -76,9 +77,9 @@ absl::StatusOr<LeaseRequest> RemoteWorkers::PrepareLease(LeaseJobsInput input) c
   out.deadline = clock_.Now() + std::min(input.wait, config_.max_wait);
   out.lease = input.lease.value_or(config_.default_lease);
   if (out.lease < config_.min_lease || out.lease > config_.max_lease) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lease_duration: must be in ", absl::FormatDuration(config_.min_lease), "..",
-                     absl::FormatDuration(config_.max_lease)));
+    return absl::InvalidArgumentError(absl::StrCat("lease_duration: must be in ",
+                                                   absl::FormatDuration(config_.min_lease), "..",
+                                                   absl::FormatDuration(config_.max_lease)));
   }
   out.lease = absl::Microseconds(absl::ToInt64Microseconds(out.lease));
   return out;
@@ -113,10 +114,10 @@ store::JobCompleteParams RemoteWorkers::Failure(const core::LeaseClaim& claim,
 }
 
 store::JobCompleteParams RemoteWorkers::TimedOut(const core::LeaseClaim& claim) const {
-  return Failure(claim,
-                 absl::DeadlineExceededError(
-                     absl::StrCat("attempt ", claim.attempt, " exceeded its timeout")),
-                 /*retryable=*/true);
+  return Failure(
+      claim,
+      absl::DeadlineExceededError(absl::StrCat("attempt ", claim.attempt, " exceeded its timeout")),
+      /*retryable=*/true);
 }
 
 absl::StatusOr<core::LeaseClaim> RemoteWorkers::Decode(const std::string& token) const {
@@ -286,8 +287,8 @@ ProgressFlushResult RemoteWorkers::FlushProgress() {
   std::vector<store::JobProgressParams> params;
   params.reserve(batch.size());
   for (auto& [ref, p] : batch) {
-    params.push_back({.id = ref.first, .attempt = ref.second, .percent = p.percent,
-                      .message = p.message});
+    params.push_back(
+        {.id = ref.first, .attempt = ref.second, .percent = p.percent, .message = p.message});
   }
   auto written = store_.JobProgressBatch(params);
   if (!written.ok()) {

@@ -48,8 +48,8 @@ struct LeaseJobsInput {
   std::vector<std::string> kinds;
   std::vector<std::string> queues;
   int32_t max_jobs = 0;
-  absl::Duration wait;                         // zero: do not wait
-  std::optional<absl::Duration> lease;         // unset: default_lease
+  absl::Duration wait;                  // zero: do not wait
+  std::optional<absl::Duration> lease;  // unset: default_lease
 };
 
 // A job as a remote worker sees it.

@@ -1,4 +1,6 @@
 // LeaseBroker and RemoteWorkers over the in-memory store on a fake clock: no PostgreSQL.
+#include "services/api/remote_workers.h"
+
 #include <deque>
 #include <optional>
 
@@ -7,7 +9,6 @@
 #include "libs/core/ids.h"
 #include "libs/store/memory/memory_operation_store.h"
 #include "services/api/lease_broker.h"
-#include "services/api/remote_workers.h"
 
 namespace longrun::api {
 namespace {
@@ -19,8 +20,9 @@ class RemoteTest : public ::testing::Test {
   RemoteTest()
       : store_(clock_),
         broker_(store_, {.poll_interval = absl::Seconds(1)}, clock_),
-        remote_(store_, {.token_secret = "secret", .retry = {.base = absl::Seconds(5),
-                                                             .cap = absl::Seconds(5)}},
+        remote_(store_,
+                {.token_secret = "secret",
+                 .retry = {.base = absl::Seconds(5), .cap = absl::Seconds(5)}},
                 clock_) {}
 
   // CompleteJob, waiting for its batch to be recorded.
@@ -53,8 +55,8 @@ class RemoteTest : public ::testing::Test {
   uint64_t Lease(std::optional<absl::StatusOr<std::vector<store::ClaimedJob>>>* answer,
                  int32_t max_jobs = 1, absl::Duration wait = absl::Seconds(10),
                  std::vector<std::string> kinds = {"k.a"}) {
-    auto request = remote_.PrepareLease({.worker_id = "py-1", .kinds = std::move(kinds),
-                                         .max_jobs = max_jobs, .wait = wait});
+    auto request = remote_.PrepareLease(
+        {.worker_id = "py-1", .kinds = std::move(kinds), .max_jobs = max_jobs, .wait = wait});
     EXPECT_TRUE(request.ok()) << request.status();
     return broker_.Lease(*request, [answer](auto jobs) { *answer = std::move(jobs); });
   }
@@ -175,8 +177,8 @@ TEST_F(RemoteTest, RequestsAreValidatedNamingTheField) {
   bad({.worker_id = "w", .kinds = {"k.a"}, .max_jobs = 1001}, "max_jobs");
   bad({.worker_id = "w", .kinds = {"k.a"}, .wait = absl::Seconds(-1)}, "wait");
   bad({.worker_id = "w", .kinds = {"k.a"}, .lease = absl::Milliseconds(10)}, "lease_duration");
-  auto ok = remote_.PrepareLease({.worker_id = "w", .kinds = {"k.b", "k.a", "k.b"},
-                                  .wait = absl::Minutes(5)});
+  auto ok = remote_.PrepareLease(
+      {.worker_id = "w", .kinds = {"k.b", "k.a", "k.b"}, .wait = absl::Minutes(5)});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->kinds, (std::vector<std::string>{"k.a", "k.b"}));
   EXPECT_EQ(ok->deadline, clock_.Now() + absl::Seconds(30));  // capped

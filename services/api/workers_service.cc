@@ -24,7 +24,8 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
                LeaseRequest request, longrun::v1::LeaseJobsResponse* response)
       : ctx_(ctx), remote_(remote), broker_(broker), response_(response) {
     const absl::Duration lease = request.lease;
-    handle_ = broker_.Lease(std::move(request), [this, lease](auto jobs) { Answer(std::move(jobs), lease); });
+    handle_ = broker_.Lease(std::move(request),
+                            [this, lease](auto jobs) { Answer(std::move(jobs), lease); });
   }
   void OnCancel() override {
     if (broker_.Cancel(handle_)) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
@@ -56,6 +57,7 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
       *job->mutable_input() = std::move(leased.job.input);
       job->set_attempt(leased.job.attempt);
       job->set_max_attempts(leased.job.max_attempts);
+      job->set_trace_id(leased.job.trace_id);
       job->set_lease_token(leased.lease_token);
       rpc::ToProto(leased.lease_expire_time, job->mutable_lease_expire_time());
       if (leased.deadline.has_value()) rpc::ToProto(*leased.deadline, job->mutable_deadline());
@@ -143,8 +145,8 @@ void WorkersService::Complete(const longrun::v1::CompleteJobRequest& request,
       break;
     case longrun::v1::CompleteJobRequest::kError:
       if (request.error().code() <= 0 || request.error().code() > 16) {
-        return done(
-            absl::InvalidArgumentError("error.code: must be a canonical error code (1..16), not OK"));
+        return done(absl::InvalidArgumentError(
+            "error.code: must be a canonical error code (1..16), not OK"));
       }
       result = absl::Status(static_cast<absl::StatusCode>(request.error().code()),
                             request.error().message());
@@ -153,8 +155,7 @@ void WorkersService::Complete(const longrun::v1::CompleteJobRequest& request,
       return done(absl::InvalidArgumentError("result: set response or error"));
   }
   // Group commit: answered on a flush thread once the batch is recorded.
-  remote_.Complete(request.lease_token(), std::move(result), !request.permanent(),
-                   std::move(done));
+  remote_.Complete(request.lease_token(), std::move(result), !request.permanent(), std::move(done));
 }
 
 grpc::ServerUnaryReactor* WorkersService::CompleteJob(
@@ -192,13 +193,12 @@ grpc::ServerUnaryReactor* WorkersService::CompleteJobs(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* WorkersService::ReleaseJobs(grpc::CallbackServerContext* ctx,
-                                                      const longrun::v1::ReleaseJobsRequest* request,
-                                                      longrun::v1::ReleaseJobsResponse* response) {
+grpc::ServerUnaryReactor* WorkersService::ReleaseJobs(
+    grpc::CallbackServerContext* ctx, const longrun::v1::ReleaseJobsRequest* request,
+    longrun::v1::ReleaseJobsResponse* response) {
   return RunUnary(ctx, executor_, [this, request, response]() -> absl::Status {
-    LONGRUN_ASSIGN_OR_RETURN(int released,
-                             remote_.Release({request->lease_tokens().begin(),
-                                              request->lease_tokens().end()}));
+    LONGRUN_ASSIGN_OR_RETURN(int released, remote_.Release({request->lease_tokens().begin(),
+                                                            request->lease_tokens().end()}));
     response->set_released(released);
     return absl::OkStatus();
   });

@@ -53,11 +53,12 @@ TEST(WorkerE2E, ProgressFloodIsCoalescedAndDoesNotDelayOtherJobs) {
   EXPECT_GE(reports, 100000) << result;
 
   const std::string id = IdOf(flood.name());
-  const int writes = std::stoi(
-      db.QueryValue("SELECT count(*) FROM test_progress_writes WHERE id = '" + id + "'"));
-  const double seconds = std::stod(db.QueryValue(
-      "SELECT extract(epoch FROM end_time - attempt_start_time) FROM operations "
-      "WHERE id = '" + id + "'"));
+  const int writes =
+      std::stoi(db.QueryValue("SELECT count(*) FROM test_progress_writes WHERE id = '" + id + "'"));
+  const double seconds = std::stod(
+      db.QueryValue("SELECT extract(epoch FROM end_time - attempt_start_time) FROM operations "
+                    "WHERE id = '" +
+                    id + "'"));
   const int bound = 1 + static_cast<int>(seconds / 0.25);
   std::cout << "flood: " << reports << " reports in " << seconds << " s, " << writes
             << " progress writes (bound " << bound << ")\n";
@@ -69,15 +70,20 @@ TEST(WorkerE2E, ProgressFloodIsCoalescedAndDoesNotDelayOtherJobs) {
   const std::string list = "'" + absl::StrJoin(others, "','") + "'";
   EXPECT_EQ(db.QueryValue("SELECT count(*) FROM operations WHERE id IN (" + list +
                           ") AND state = 'SUCCEEDED' AND attempt = 1 AND end_time < (SELECT "
-                          "end_time FROM operations WHERE id = '" + id + "')"),
+                          "end_time FROM operations WHERE id = '" +
+                          id + "')"),
             std::to_string(kOthers));
   std::cout << "other jobs' pickup during the flood (ms): p50 "
-            << db.QueryValue("SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                             "extract(epoch FROM start_time - create_time) * 1000)::numeric, 2) "
-                             "FROM operations WHERE id IN (" + list + ")")
+            << db.QueryValue(
+                   "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                   "extract(epoch FROM start_time - create_time) * 1000)::numeric, 2) "
+                   "FROM operations WHERE id IN (" +
+                   list + ")")
             << ", max "
-            << db.QueryValue("SELECT round(max(extract(epoch FROM start_time - create_time) * "
-                             "1000)::numeric, 2) FROM operations WHERE id IN (" + list + ")")
+            << db.QueryValue(
+                   "SELECT round(max(extract(epoch FROM start_time - create_time) * "
+                   "1000)::numeric, 2) FROM operations WHERE id IN (" +
+                   list + ")")
             << "\n";
 }
 

@@ -230,7 +230,8 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
                                          .attempt = op.attempt,
                                          .max_attempts = op.max_attempts,
                                          .timeout = op.timeout,
-                                         .input = row.input});
+                                         .input = row.input,
+                                         .trace_id = op.trace_id});
         events.changed.push_back(op.id);
       }
     }
@@ -544,6 +545,7 @@ absl::StatusOr<OperationInsertResult> MemoryOperationStore::InsertLocked(
   op.max_attempts = p.max_attempts;
   if (s.timeout.has_value()) op.timeout = TruncMicros(*s.timeout);
   op.request_id = s.request_id;
+  op.trace_id = s.trace_id;
   op.labels = s.labels;
   op.create_time = now;
   op.update_time = now;

@@ -131,8 +131,9 @@ absl::StatusOr<core::Operation> ReadOperation(const pqxx::row& r,
     op.error = core::OperationError{r[20].as<int>(), r[21].is_null() ? "" : r[21].as<std::string>()};
   }
   if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
-  if (r.size() > 23) {
-    LONGRUN_ASSIGN_OR_RETURN(op.attempts, DecodeAttempts(r[23], op.id));
+  op.trace_id = r[23].as<std::string>();
+  if (r.size() > 24) {
+    LONGRUN_ASSIGN_OR_RETURN(op.attempts, DecodeAttempts(r[24], op.id));
   }
   return op;
 }
@@ -251,6 +252,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
       j.attempt = row[3].as<int32_t>();
       j.max_attempts = row[4].as<int32_t>();
       if (!row[5].is_null()) j.timeout = absl::Microseconds(row[5].as<int64_t>());
+      j.trace_id = row[7].as<std::string>();
       absl::StatusOr<google::protobuf::Struct> input = DecodeObject(row[6], "input", j.id);
       if (!input.ok()) {
         JobCompleteParams failed{.id = j.id, .attempt = j.attempt};
@@ -498,7 +500,7 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
       batch.size(), absl::InternalError("not inserted"));
   if (batch.empty()) return results;
   ArrayLiteral ids, tenants, kinds, queues, priorities, attempts, timeouts, schedules, request_ids,
-      fingerprints, labels, inputs;
+      fingerprints, labels, inputs, trace_ids;
   std::map<std::string, size_t> index;  // id -> position
   for (size_t i = 0; i < batch.size(); ++i) {
     const OperationInsertParams& p = batch[i];
@@ -524,6 +526,7 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
     fingerprints.Add(fingerprint);
     labels.Add(LabelsToJson(s.labels));
     inputs.Add(ToJson(s.input));
+    trace_ids.Add(s.trace_id);
   }
   std::vector<bool> inserted(batch.size(), false);
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
@@ -531,7 +534,7 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
     const pqxx::result r = tx.exec_prepared(
         "OperationInsertBatch", ids.Done(), tenants.Done(), kinds.Done(), queues.Done(),
         priorities.Done(), attempts.Done(), timeouts.Done(), schedules.Done(), request_ids.Done(),
-        fingerprints.Done(), labels.Done(), inputs.Done());
+        fingerprints.Done(), labels.Done(), inputs.Done(), trace_ids.Done());
     for (const auto& row : r) {
       auto it = index.find(row[0].as<std::string>());
       if (it == index.end()) continue;
@@ -578,7 +581,7 @@ absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
       pqxx::nontransaction tx(c);
       pqxx::result r = tx.exec_prepared("OperationInsert", p.id, p.tenant, s.kind, queue,
                                         s.priority, p.max_attempts, timeout_us, schedule_us,
-                                        request_id, fingerprint, labels, input);
+                                        request_id, fingerprint, labels, input, s.trace_id);
       if (!r.empty()) {
         read = ReadOperation(r[0]);
         created = true;

@@ -19,7 +19,8 @@ namespace longrun::store::pg {
   "(extract(epoch from run_at) * 1000000)::int8, "                                     \
   "(extract(epoch from start_time) * 1000000)::int8, "                                 \
   "(extract(epoch from end_time) * 1000000)::int8, "                                   \
-  "version, response::text, error_code, error_message, request_fingerprint"
+  "version, response::text, error_code, error_message, request_fingerprint, "          \
+  "coalesce(trace_id, '')"
 #define LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATION_BASE_COLUMNS ", attempts::text"
 
 // The attempts column with one more entry for the attempt the statement ends (see
@@ -61,10 +62,10 @@ inline constexpr std::string_view kOperationGetByRequestIdSql =
 // $8 schedule_time micros (NULL: now), $9 request_id, $10 fingerprint, $11 labels, $12 input
 inline constexpr std::string_view kOperationInsertSql =
     "INSERT INTO operations (id, tenant, kind, queue, priority, max_attempts, timeout_us, "
-    "  run_at, schedule_time, request_id, request_fingerprint, labels, input) "
+    "  run_at, schedule_time, request_id, request_fingerprint, labels, input, trace_id) "
     "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
     "  coalesce(" LONGRUN_MICROS_TO_TS("$8") ", now()), " LONGRUN_MICROS_TO_TS("$8") ", "
-    "  $9, $10, $11::jsonb, $12::jsonb) "
+    "  $9, $10, $11::jsonb, $12::jsonb, nullif($13, '')) "
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
     "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
@@ -72,14 +73,16 @@ inline constexpr std::string_view kOperationInsertSql =
 // Arrays, one element per operation, in the kOperationInsertSql parameter order.
 inline constexpr std::string_view kOperationInsertBatchSql =
     "INSERT INTO operations (id, tenant, kind, queue, priority, max_attempts, timeout_us, "
-    "  run_at, schedule_time, request_id, request_fingerprint, labels, input) "
+    "  run_at, schedule_time, request_id, request_fingerprint, labels, input, trace_id) "
     "SELECT u.id, u.tenant, u.kind, u.queue, u.priority, u.max_attempts, u.timeout_us, "
     "  coalesce(" LONGRUN_MICROS_TO_TS("u.schedule_us") ", now()), "
-    LONGRUN_MICROS_TO_TS("u.schedule_us") ", u.request_id, u.fingerprint, u.labels, u.input "
+    LONGRUN_MICROS_TO_TS("u.schedule_us") ", u.request_id, u.fingerprint, u.labels, u.input, "
+    "  nullif(u.trace_id, '') "
     "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
-    "  $7::int8[], $8::int8[], $9::text[], $10::text[], $11::jsonb[], $12::jsonb[]) "
+    "  $7::int8[], $8::int8[], $9::text[], $10::text[], $11::jsonb[], $12::jsonb[], "
+    "  $13::text[]) "
     "  AS u(id, tenant, kind, queue, priority, max_attempts, timeout_us, schedule_us, "
-    "       request_id, fingerprint, labels, input) "
+    "       request_id, fingerprint, labels, input, trace_id) "
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
     "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
@@ -135,10 +138,12 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "    update_time = now(), "
     "    progress_percent = 0, progress_message = '', version = o.version + 1 "
     "  WHERE o.id = ANY(ARRAY(SELECT id FROM claimable)) "
-    "  RETURNING o.id, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input) "
-    "SELECT true, id::text, NULL::text, attempt, NULL::int, NULL::int8, NULL::text FROM done "
+    "  RETURNING o.id, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input, o.trace_id) "
+    "SELECT true, id::text, NULL::text, attempt, NULL::int, NULL::int8, NULL::text, NULL::text "
+    "  FROM done "
     "UNION ALL "
-    "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text FROM claimed";
+    "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text, "
+    "  coalesce(trace_id, '') FROM claimed";
 
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure),
 // $6 progress percent and $7 progress message (NULL: keep the stored progress).

@@ -24,7 +24,8 @@ absl::StatusOr<google::protobuf::Struct> DemoProgress(JobContext& ctx) {
   // A tight loop: no waiting between reports.
   while (n < at_least || absl::Now() < until) {
     ++n;
-    const int percent = at_least > 0 ? static_cast<int>(std::min<int64_t>(99, 100 * n / at_least)) : 0;
+    const int percent =
+        at_least > 0 ? static_cast<int>(std::min<int64_t>(99, 100 * n / at_least)) : 0;
     if (!ctx.ReportProgress(percent, absl::StrCat("report ", n))) return ctx.StopReason();
   }
   google::protobuf::Struct out;

@@ -117,6 +117,8 @@ def run_test(env, stubs):
     lease.lease_duration.FromSeconds(1)
     jobs = workers.LeaseJobs(lease, timeout=30).jobs
     check(len(jobs) == 1 and jobs[0].name == name, "leased %s" % [j.name for j in jobs])
+    check(jobs[0].trace_id == get(name)[1].trace_id and len(jobs[0].trace_id) == 32,
+          "the leased job's trace_id %r is not the operation's" % jobs[0].trace_id)
     stale = jobs[0].lease_token
     # No heartbeat: the lease expires, the rescuer re-queues the job, we lease it again.
     lease.worker_id = "test-fresh"

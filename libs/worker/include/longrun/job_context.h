@@ -41,6 +41,9 @@ class JobContext {
   virtual const google::protobuf::Struct& input() const = 0;
   // When this attempt times out (absl::InfiniteFuture() without a timeout).
   virtual absl::Time deadline() const = 0;
+  // The W3C trace id the operation belongs to (32 lower-case hex digits; "" for operations
+  // submitted before longrun recorded traces): use it in your own logs and spans.
+  virtual const std::string& trace_id() const = 0;
 
   // Records progress (percent clamped to 0..100) and a short message. Never blocks on the
   // database: the latest value is written at most every --progress-interval, and the last
