@@ -28,6 +28,11 @@ DispatchLoop::DispatchLoop(DispatchConfig config, store::OperationStore& store, 
       clock_(clock),
       start_(std::move(start)) {}
 
+std::string DispatchLoop::TraceOf(const store::JobCompleteParams& params) const {
+  std::shared_ptr<Attempt> attempt = table_.Find(params.id);
+  return attempt != nullptr && attempt->attempt() == params.attempt ? attempt->trace_id() : "";
+}
+
 void DispatchLoop::Wake() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -125,7 +130,10 @@ void DispatchLoop::Run() {
   for (const Finished& f : finished_) {
     LONGRUN_LOG(
         kError, "completion_lost",
-        {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"reason", "worker exiting"}});
+        {{"operation", f.params.id},
+         {"attempt", f.params.attempt},
+         {"trace_id", TraceOf(f.params)},
+         {"reason", "worker exiting"}});
   }
 }
 
@@ -170,6 +178,7 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
       }
       LONGRUN_LOG(kError, "completion_lost",
                   {{"operation", f.params.id},
+                   {"trace_id", TraceOf(f.params)},
                    {"attempt", f.params.attempt},
                    {"error", result.status().message()}});
       table_.Forget({f.params.id, f.params.attempt});
@@ -180,7 +189,9 @@ DispatchRunResult DispatchLoop::RoundLocked(int limit, std::unique_lock<std::mut
   for (size_t i = 0; i < batch.size(); ++i) {
     if (result->completed[i].code() == absl::StatusCode::kAborted) {
       LONGRUN_LOG(kWarning, "completion_fenced",
-                  {{"operation", batch[i].params.id}, {"attempt", batch[i].params.attempt}});
+                  {{"operation", batch[i].params.id},
+                   {"attempt", batch[i].params.attempt},
+                   {"trace_id", TraceOf(batch[i].params)}});
       ++out.fenced;
     } else {
       ++out.recorded;
@@ -214,7 +225,10 @@ void DispatchLoop::RecordOneByOne(std::vector<Finished>& batch, std::unique_lock
         s.code() != absl::StatusCode::kUnavailable) {
       LONGRUN_LOG(
           kError, "result_refused",
-          {{"operation", f.params.id}, {"attempt", f.params.attempt}, {"error", s.message()}});
+          {{"operation", f.params.id},
+           {"attempt", f.params.attempt},
+           {"trace_id", TraceOf(f.params)},
+           {"error", s.message()}});
       store::JobCompleteParams failed{.id = f.params.id, .attempt = f.params.attempt};
       failed.error = core::OperationError{
           static_cast<int>(absl::StatusCode::kInternal),

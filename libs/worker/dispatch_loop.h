@@ -89,6 +89,8 @@ class DispatchLoop {
   // Free slots worth a round while handlers are busy: a quarter of them.
   int MinBatch() const { return std::max(1, config_.concurrency / 4); }
   int FreeSlotsLocked() const { return config_.concurrency - running_ - reserved_; }
+  // The trace id of a held attempt, for log lines ("" once it is forgotten).
+  std::string TraceOf(const store::JobCompleteParams& params) const;
   // One round with mu_ held by `lock` (released during the statement).
   DispatchRunResult RoundLocked(int limit, std::unique_lock<std::mutex>& lock);
   // After PostgreSQL refused a round's batch: records each success alone; a result it
