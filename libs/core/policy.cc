@@ -1,5 +1,7 @@
 #include "libs/core/policy.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
 
 #include "absl/random/distributions.h"
@@ -23,6 +25,17 @@ absl::Duration RetryDelay(const RetryPolicy& policy, int32_t attempt, absl::BitG
   const int64_t max_us = absl::ToInt64Microseconds(ceiling);
   if (max_us <= 0) return absl::ZeroDuration();
   return absl::Microseconds(absl::Uniform<int64_t>(absl::IntervalClosed, gen, 0, max_us));
+}
+
+std::optional<absl::Duration> RetryAfterFailure(const RetryPolicy& policy, absl::StatusCode code,
+                                                int32_t attempt, int32_t max_attempts,
+                                                absl::BitGenRef gen, bool retryable) {
+  if (!retryable || IsPermanentError(code) || attempt >= max_attempts) return std::nullopt;
+  return RetryDelay(policy, attempt, gen);
+}
+
+absl::Status AttemptTimedOut(int32_t attempt) {
+  return absl::DeadlineExceededError(absl::StrCat("attempt ", attempt, " exceeded its timeout"));
 }
 
 bool IsPermanentError(absl::StatusCode code) {

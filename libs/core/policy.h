@@ -4,6 +4,7 @@
 #define LONGRUN_CORE_POLICY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
@@ -27,6 +28,17 @@ absl::Duration RetryDelay(const RetryPolicy& policy, int32_t attempt, absl::BitG
 
 // Handler errors with these codes are not retried: the input or the world must change first.
 bool IsPermanentError(absl::StatusCode code);
+
+// The retry decision after attempt `attempt` of `max_attempts` failed with `code`: the
+// delay before the next attempt (RetryDelay), or nullopt to fail for good (a permanent
+// code, no attempt left, or the worker said the error is not retryable). The one rule for
+// native and remote workers alike.
+std::optional<absl::Duration> RetryAfterFailure(const RetryPolicy& policy, absl::StatusCode code,
+                                                int32_t attempt, int32_t max_attempts,
+                                                absl::BitGenRef gen, bool retryable = true);
+
+// Why an attempt that overran its timeout failed (DEADLINE_EXCEEDED).
+absl::Status AttemptTimedOut(int32_t attempt);
 
 }  // namespace longrun::core
 

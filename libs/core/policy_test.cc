@@ -235,5 +235,25 @@ TEST(IsPermanentErrorTest, ExactlyTheFivePermanentCodes) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// RetryAfterFailure: the one retry decision for native and remote workers
+
+TEST(RetryAfterFailureTest, RetriesTransientErrorsWhileAttemptsRemain) {
+  absl::BitGen gen;
+  const RetryPolicy policy{.base = absl::Seconds(2), .cap = absl::Seconds(2)};
+  using C = absl::StatusCode;
+  const auto delay = RetryAfterFailure(policy, C::kUnavailable, 1, 3, gen);
+  ASSERT_TRUE(delay.has_value());
+  EXPECT_LE(*delay, absl::Seconds(2));
+  EXPECT_FALSE(RetryAfterFailure(policy, C::kUnavailable, 3, 3, gen).has_value());  // last
+  EXPECT_FALSE(RetryAfterFailure(policy, C::kInvalidArgument, 1, 3, gen).has_value());
+  EXPECT_FALSE(RetryAfterFailure(policy, C::kUnavailable, 1, 3, gen, /*retryable=*/false)
+                   .has_value());
+  EXPECT_TRUE(RetryAfterFailure(policy, C::kDeadlineExceeded, 1, 3, gen).has_value());
+  const absl::Status timed_out = AttemptTimedOut(2);
+  EXPECT_EQ(timed_out.code(), C::kDeadlineExceeded);
+  EXPECT_EQ(timed_out.message(), "attempt 2 exceeded its timeout");
+}
+
 }  // namespace
 }  // namespace longrun::core

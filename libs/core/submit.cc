@@ -144,12 +144,14 @@ bool IsValidLabelKey(absl::string_view key) {
   return true;
 }
 
+absl::Status ValidateKindName(absl::string_view field, absl::string_view value) {
+  if (IsValidKind(value)) return absl::OkStatus();
+  return Invalid(field, absl::StrCat(Shown(value), " must match [a-z0-9][a-z0-9._-]{0,63}"));
+}
+
 absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, absl::Time now) {
   if (spec.kind.empty()) return Invalid("kind", "is required, e.g. \"demo.echo\"");
-  if (!IsValidKind(spec.kind)) {
-    return Invalid("kind", absl::StrCat(Shown(spec.kind),
-                                        " must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  LONGRUN_RETURN_IF_ERROR(ValidateKindName("kind", spec.kind));
   const int64_t input_bytes = static_cast<int64_t>(spec.input.ByteSizeLong());
   if (input_bytes > limits.max_input_bytes) {
     return Invalid("input", absl::StrCat("is ", input_bytes, " bytes serialized; the limit is ",
@@ -169,10 +171,7 @@ absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, 
       }
     }
   }
-  if (!spec.queue.empty() && !IsValidKind(spec.queue)) {
-    return Invalid("queue", absl::StrCat(Shown(spec.queue),
-                                         " must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (!spec.queue.empty()) LONGRUN_RETURN_IF_ERROR(ValidateKindName("queue", spec.queue));
   if (spec.priority < limits.min_priority || spec.priority > limits.max_priority) {
     return Invalid("priority", absl::StrCat(spec.priority, " is outside ", limits.min_priority,
                                             "..", limits.max_priority));

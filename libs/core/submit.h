@@ -70,6 +70,8 @@ absl::Status ValidateSubmit(const SubmitSpec& spec, const SubmitLimits& limits, 
 
 // True for [a-z0-9][a-z0-9._-]{0,63} (job kinds and queue names).
 bool IsValidKind(absl::string_view kind);
+// OK for a valid kind or queue name, else INVALID_ARGUMENT "<field>: "<value>" must match ...".
+absl::Status ValidateKindName(absl::string_view field, absl::string_view value);
 // True for [a-z][a-z0-9_-]{0,62}.
 bool IsValidLabelKey(absl::string_view key);
 

@@ -113,6 +113,15 @@ struct JobCompleteParams {
   // For an error: the handler's latest progress not yet written, recorded with the outcome
   // (nullopt: keep what is stored). A success always records 100 % and an empty message.
   std::optional<JobProgressValue> progress;
+
+  // A failed attempt: `error`'s code and message, retried after `retry_after` if set.
+  static JobCompleteParams Failed(std::string id, int32_t attempt, const absl::Status& error,
+                                  std::optional<absl::Duration> retry_after = std::nullopt) {
+    JobCompleteParams p{.id = std::move(id), .attempt = attempt};
+    p.error = core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
+    p.retry_after = retry_after;
+    return p;
+  }
 };
 
 struct JobCycleParams {

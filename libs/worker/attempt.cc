@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include "libs/core/policy.h"
 
 namespace longrun::worker {
 
@@ -35,8 +35,7 @@ void Attempt::RestoreProgress(store::JobProgressValue value) {
 absl::Status Attempt::StopReason() {
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_reason_.ok() && clock_.Now() >= deadline_) {
-    stop_reason_ = absl::DeadlineExceededError(
-        absl::StrCat("attempt ", job_.attempt, " exceeded its timeout"));
+    stop_reason_ = core::AttemptTimedOut(job_.attempt);
   }
   return stop_reason_;
 }

@@ -229,11 +229,10 @@ void DispatchLoop::RecordOneByOne(std::vector<Finished>& batch, std::unique_lock
            {"attempt", f.params.attempt},
            {"trace_id", TraceOf(f.params)},
            {"error", s.message()}});
-      store::JobCompleteParams failed{.id = f.params.id, .attempt = f.params.attempt};
-      failed.error = core::OperationError{
-          static_cast<int>(absl::StatusCode::kInternal),
-          absl::StrCat("the handler's result could not be stored: ", s.message())};
-      s = store_.JobComplete(failed);
+      s = store_.JobComplete(store::JobCompleteParams::Failed(
+          f.params.id, f.params.attempt,
+          absl::InternalError(
+              absl::StrCat("the handler's result could not be stored: ", s.message()))));
     }
     if (s.code() == absl::StatusCode::kUnavailable && clock_.Now() < f.give_up) {
       retry.push_back(std::move(f));

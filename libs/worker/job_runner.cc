@@ -71,13 +71,8 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
   }
   std::lock_guard<std::mutex> lock(attempt.write_mu);
   if (attempt.released) {
-    LONGRUN_LOG(kInfo, "result_discarded",
-                {{"operation", attempt.id()},
-                 {"attempt", attempt.attempt()},
-                 {"trace_id", attempt.trace_id()},
-                 {"reason", "job was handed back during drain"}});
     returned_(attempt.ref(), std::nullopt);
-    return RunOutcome::kDiscarded;
+    return Discarded(attempt);
   }
   // From here on drain leaves the job alone: its result is on the way. (A success records
   // 100 %, so progress still pending is superseded.)
@@ -89,13 +84,11 @@ RunOutcome JobRunner::Run(Attempt& attempt) {
 }
 
 RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result) {
-  store::JobCompleteParams params{.id = attempt.id(), .attempt = attempt.attempt()};
-  params.error =
-      core::OperationError{static_cast<int>(result.code()), std::string(result.message())};
-  if (!core::IsPermanentError(result.code()) && attempt.attempt() < attempt.max_attempts()) {
-    thread_local absl::BitGen gen;
-    params.retry_after = core::RetryDelay(config_.retry, attempt.attempt(), gen);
-  }
+  thread_local absl::BitGen gen;
+  store::JobCompleteParams params = store::JobCompleteParams::Failed(
+      attempt.id(), attempt.attempt(), result,
+      core::RetryAfterFailure(config_.retry, result.code(), attempt.attempt(),
+                              attempt.max_attempts(), gen));
   // Keep trying through a database blip: give up when the lease would have run out (the
   // job is rescued and re-run elsewhere anyway).
   static log::RateLimiter error_log(absl::Seconds(10));
@@ -108,12 +101,7 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
     {
       std::lock_guard<std::mutex> lock(attempt.write_mu);
       if (attempt.released) {
-        LONGRUN_LOG(kInfo, "result_discarded",
-                    {{"operation", attempt.id()},
-                     {"attempt", attempt.attempt()},
-                     {"trace_id", attempt.trace_id()},
-                     {"reason", "job was handed back during drain"}});
-        return RunOutcome::kDiscarded;
+        return Discarded(attempt);
       }
       attempt.finished = true;
       // The latest progress the progress loop has not written goes with the outcome.
@@ -149,6 +137,15 @@ RunOutcome JobRunner::RecordFailure(Attempt& attempt, const absl::Status& result
     waited += wait;
     wait = backoff.Next();
   }
+}
+
+RunOutcome JobRunner::Discarded(const Attempt& attempt) {
+  LONGRUN_LOG(kInfo, "result_discarded",
+              {{"operation", attempt.id()},
+               {"attempt", attempt.attempt()},
+               {"trace_id", attempt.trace_id()},
+               {"reason", "job was handed back during drain"}});
+  return RunOutcome::kDiscarded;
 }
 
 }  // namespace longrun::worker

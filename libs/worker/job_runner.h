@@ -48,6 +48,8 @@ class JobRunner {
 
  private:
   RunOutcome RecordFailure(Attempt& attempt, const absl::Status& result);
+  // Logs that the attempt's outcome is dropped: the job was handed back during drain.
+  static RunOutcome Discarded(const Attempt& attempt);
 
   const JobRunnerConfig config_;
   store::OperationStore& store_;

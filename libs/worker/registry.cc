@@ -6,14 +6,10 @@
 namespace longrun {
 
 absl::Status Registry::Register(const std::string& kind, Handler handler) {
-  if (!core::IsValidKind(kind)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("job kind \"", kind,
-                     "\" is not valid: use 1-64 of a-z, 0-9, '.', '_' and '-', "
-                     "starting with a letter or digit"));
-  }
-  if (!handler)
+  if (absl::Status s = core::ValidateKindName("kind", kind); !s.ok()) return s;
+  if (!handler) {
     return absl::InvalidArgumentError(absl::StrCat("job kind \"", kind, "\": empty handler"));
+  }
   if (!handlers_.emplace(kind, std::move(handler)).second) {
     return absl::AlreadyExistsError(absl::StrCat("job kind \"", kind, "\" is registered already"));
   }

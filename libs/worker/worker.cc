@@ -95,9 +95,7 @@ void Worker::CancelRunning(const std::string& id) {
 }
 
 int Worker::Drain() {
-  if (!started_ || drained_) return 0;
-  drained_ = true;
-  draining_ = true;
+  if (!started_ || draining_.exchange(true)) return 0;
   dispatch_.StopClaiming();
   notifier_.Stop();
   // While draining only heartbeats and progress go on: the jobs still running or waiting

@@ -67,8 +67,7 @@ class Worker {
       attempt_loops_;  // heartbeat, progress: stop last
   std::vector<std::thread> dispatchers_;
   bool started_ = false;
-  bool drained_ = false;
-  std::atomic<bool> draining_{false};
+  std::atomic<bool> draining_{false};  // Drain has begun (read by the prune loop too)
 };
 
 }  // namespace longrun::worker

@@ -5,6 +5,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
 #include "libs/core/struct_json.h"
 #include "libs/core/submit.h"
 
@@ -25,12 +26,7 @@ absl::StatusOr<std::vector<std::string>> Names(std::vector<std::string> names,
   if (names.size() > 64) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": at most 64"));
   }
-  for (const std::string& n : names) {
-    if (!core::IsValidKind(n)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": \"", n, "\" must match [a-z0-9][a-z0-9._-]{0,63}"));
-    }
-  }
+  for (const std::string& n : names) LONGRUN_RETURN_IF_ERROR(core::ValidateKindName(field, n));
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
@@ -104,20 +100,15 @@ LeasedJob RemoteWorkers::Leased(store::ClaimedJob job, absl::Duration lease) con
 
 store::JobCompleteParams RemoteWorkers::Failure(const core::LeaseClaim& claim,
                                                 const absl::Status& error, bool retryable) const {
-  store::JobCompleteParams p{.id = claim.id, .attempt = claim.attempt};
-  p.error = core::OperationError{static_cast<int>(error.code()), std::string(error.message())};
-  if (retryable && !core::IsPermanentError(error.code()) && claim.attempt < claim.max_attempts) {
-    thread_local absl::BitGen gen;
-    p.retry_after = core::RetryDelay(config_.retry, claim.attempt, gen);
-  }
-  return p;
+  thread_local absl::BitGen gen;
+  return store::JobCompleteParams::Failed(
+      claim.id, claim.attempt, error,
+      core::RetryAfterFailure(config_.retry, error.code(), claim.attempt, claim.max_attempts, gen,
+                              retryable));
 }
 
 store::JobCompleteParams RemoteWorkers::TimedOut(const core::LeaseClaim& claim) const {
-  return Failure(
-      claim,
-      absl::DeadlineExceededError(absl::StrCat("attempt ", claim.attempt, " exceeded its timeout")),
-      /*retryable=*/true);
+  return Failure(claim, core::AttemptTimedOut(claim.attempt), /*retryable=*/true);
 }
 
 absl::StatusOr<core::LeaseClaim> RemoteWorkers::Decode(const std::string& token) const {

@@ -14,12 +14,10 @@ prefix="$build/sdk-prefix"
 example="$build/sdk-example"
 rm -rf "$prefix" "$example"
 cmake --install "$build" --prefix "$prefix" >/dev/null
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # Only the prefix: no package registry, no source tree on any search path.
 cmake -S "$root/examples/cpp-worker" -B "$example" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
-  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF "${launcher[@]}" >/dev/null
+  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF >/dev/null
 cmake --build "$example" -j"$(nproc)" >/dev/null
 "$example/longrun-example-worker" --help >/dev/null
 echo "sdk_example.sh: built $example/longrun-example-worker against $prefix"

@@ -255,10 +255,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
       j.trace_id = row[7].as<std::string>();
       absl::StatusOr<google::protobuf::Struct> input = DecodeObject(row[6], "input", j.id);
       if (!input.ok()) {
-        JobCompleteParams failed{.id = j.id, .attempt = j.attempt};
-        failed.error = core::OperationError{static_cast<int>(absl::StatusCode::kInternal),
-                                            std::string(input.status().message())};
-        undecodable.push_back(std::move(failed));
+        undecodable.push_back(JobCompleteParams::Failed(j.id, j.attempt, input.status()));
         continue;
       }
       j.input = *std::move(input);
