@@ -25,6 +25,7 @@
 #include "libs/core/filter.h"
 #include "libs/core/operation.h"
 #include "libs/core/submit.h"
+#include "libs/store/store_observer.h"
 
 namespace longrun::store {
 
@@ -82,6 +83,7 @@ struct OperationPruneParams {
 struct ClaimedJob {
   std::string id;
   std::string kind;
+  std::string queue;
   int32_t attempt = 0;
   int32_t max_attempts = 0;
   std::optional<absl::Duration> timeout;
@@ -150,6 +152,16 @@ struct OperationInsertResult {
 struct OperationGetParams {
   std::string id;
   std::string tenant{core::kDefaultTenant};
+};
+
+// Jobs not finished in one queue, as a metrics sampler reads them.
+struct QueueDepth {
+  std::string queue;
+  int64_t queued = 0;     // QUEUED or RETRY_WAIT and due: waiting for a worker
+  int64_t scheduled = 0;  // QUEUED or RETRY_WAIT, not due yet (scheduled, or a retry's back-off)
+  int64_t running = 0;    // RUNNING or CANCELLING
+  // How long the oldest due job has waited (since it became due); zero when none waits.
+  absl::Duration oldest_queued_age = absl::ZeroDuration();
 };
 
 struct OperationListParams {
@@ -230,6 +242,19 @@ class OperationStore {
       const std::vector<OperationInsertParams>& batch) = 0;
   // Deletes one batch of finished operations past their TTL; returns how many.
   virtual absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) = 0;
+  // Unfinished jobs per queue (every tenant), in queue order; queues with none are left out.
+  // One statement over the unfinished rows only, never the history.
+  virtual absl::StatusOr<std::vector<QueueDepth>> QueueDepthList() = 0;
+
+  // Reports every change this store makes to `observer` (nullptr: none). Set it before the
+  // store is used; it must outlive the store's use.
+  void SetObserver(StoreObserver* observer) { observer_ = observer; }
+
+ protected:
+  StoreObserver* observer() const { return observer_; }
+
+ private:
+  StoreObserver* observer_ = nullptr;
 };
 
 // Delivers hints that new jobs may be runnable. Implementations reconnect on their own;

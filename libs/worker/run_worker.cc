@@ -12,6 +12,7 @@
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
 #include "libs/common/signals.h"
+#include "libs/metrics/metrics_server.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/pg_operation_store.h"
 #include "libs/worker/worker.h"
@@ -89,6 +90,13 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
                  "write a running job's progress at most this often (the latest value wins)");
   flags.Duration("retry-base", &config.retry.base, "first retry backoff ceiling (full jitter)");
   flags.Duration("retry-cap", &config.retry.cap, "largest retry backoff");
+  std::string metrics_listen, metrics_port_file;
+  flags.String("metrics-listen", &metrics_listen,
+               "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9090 "
+               "(default: off)",
+               "LONGRUN_METRICS_LISTEN");
+  flags.String("metrics-port-file", &metrics_port_file,
+               "write the metrics port to this file once listening (for --metrics-listen=HOST:0)");
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Fail(program, args.status());
   if (flags.help_requested()) return 0;
@@ -135,8 +143,31 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
        // transition tables), and plan each statement once (generic plans).
        .session_settings = {"enable_sort = off", "enable_bitmapscan = off", "enable_seqscan = off",
                             "plan_cache_mode = force_generic_plan"}});
-  store::pg::PgJobNotifier notifier(config.database_url, program + "-listener");
+  // Metrics: counted by the store as it changes rows, read at scrape for the gauges.
+  auto metrics = std::make_shared<metrics::Metrics>();
+  std::function<void(const std::string&, absl::Duration)> on_lag;
+  if (!metrics_listen.empty()) {
+    store.SetObserver(metrics.get());
+    on_lag = [metrics](const std::string& channel, absl::Duration lag) {
+      metrics->NotificationArrived(channel, lag);
+    };
+  }
+  store::pg::PgJobNotifier notifier(config.database_url, program + "-listener", on_lag);
   worker::Worker worker(config, store, notifier, registry);
+  metrics::AddDbPoolGauge(*metrics, [&store] {
+    const store::pg::PgPoolStats s = store.PoolStats();
+    return std::make_pair(s.in_use, s.idle);
+  });
+  metrics->AddScrapeGauge(
+      "longrun_worker_slots", "This worker's job slots (--concurrency): busy or free.",
+      [&worker, slots = static_cast<double>(config.concurrency)] {
+        const double busy = worker.busy();
+        return metrics::Metrics::GaugeReading{{{{"state", "busy"}}, busy},
+                                              {{{"state", "free"}}, slots - busy}};
+      });
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+      metrics::ServeMetrics(metrics_listen, metrics_port_file, metrics);
+  if (!metrics_server.ok()) return Fail(program, metrics_server.status());
   worker.Start();
 
   int sig = 0;

@@ -45,6 +45,8 @@ class Worker {
   void CancelRunning(const std::string& id);
 
   int64_t claimed() const { return dispatch_.claimed_total(); }
+  // Slots whose handler is running now (out of config.concurrency).
+  int busy() const { return dispatch_.running(); }
 
  private:
   static constexpr int kTwoDispatchersFrom = 64;  // slots

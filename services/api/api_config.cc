@@ -20,6 +20,12 @@ absl::Status ApiConfig::Validate() const {
   if (shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown-grace must not be negative");
   }
+  if (shutdown_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--shutdown-delay must not be negative");
+  }
+  if (metrics_queue_interval < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--metrics-queue-interval must be at least 100ms");
+  }
   if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be positive");
   if (watch_refresh < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("--watch-refresh must be at least 100ms");

@@ -20,6 +20,14 @@ struct ApiConfig {
   int64_t db_pool_size = 8;        // connections, and executor threads using them
   int64_t max_pending = 10000;     // queued RPCs before RESOURCE_EXHAUSTED
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // After SIGTERM: health says NOT_SERVING at once, the api keeps serving this long (so load
+  // balancers and Kubernetes readiness see it and stop sending), then drains.
+  absl::Duration shutdown_delay = absl::ZeroDuration();
+  // Prometheus metrics: HOST:PORT to serve /metrics on ("": off), and how often queue
+  // depths are read from the database.
+  std::string metrics_listen;
+  std::string metrics_port_file;
+  absl::Duration metrics_queue_interval = absl::Seconds(10);
   bool migrate_on_start = false;
   absl::Duration max_wait = absl::Seconds(60);          // WaitOperation cap
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations

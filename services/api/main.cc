@@ -15,9 +15,13 @@
 #include "grpc/health/v1/health.pb.h"
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
+#include "libs/common/port_file.h"
 #include "libs/common/signals.h"
 #include "libs/concurrency/executor.h"
 #include "libs/concurrency/loop_thread.h"
+#include "libs/metrics/grpc_server_metrics.h"
+#include "libs/metrics/metrics_server.h"
+#include "libs/metrics/queue_sampler.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
 #include "libs/store/pg/pg_operation_store.h"
@@ -55,21 +59,6 @@ int RunMigrate(const std::string& url) {
   return 0;
 }
 
-// Writes the port to a temporary file and renames it into place, so a reader never sees a
-// partial line.
-absl::Status WritePortFile(const std::string& path, int port) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) return absl::UnavailableError("cannot write --port-file " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError("cannot rename " + tmp + " to --port-file " + path);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,9 +75,9 @@ int main(int argc, char** argv) {
   flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
                "LONGRUN_DATABASE_URL");
   flags.Int("db-pool-size", &config.db_pool_size,
-            "threads (each with a database connection) for unary RPCs; the pool holds 9 more "
+            "threads (each with a database connection) for unary RPCs; the pool holds 10 more "
             "for Submit batches, the watch hub, worker wake-ups, the lease broker, remote "
-            "completions and progress, and the rescuer");
+            "completions and progress, the rescuer and the metrics queue sampler");
   flags.Int("max-pending", &config.max_pending,
             "RPCs waiting for a database thread before new ones get RESOURCE_EXHAUSTED");
   flags.Int("max-input-bytes", &max_input, "largest Submit input accepted (serialized bytes)");
@@ -96,7 +85,21 @@ int main(int argc, char** argv) {
             "attempts for operations submitted without max_attempts");
   flags.Duration("shutdown-grace", &config.shutdown_grace,
                  "on SIGTERM/SIGINT, time allowed for in-flight RPCs before they are cancelled");
+  flags.Duration("shutdown-delay", &config.shutdown_delay,
+                 "on SIGTERM/SIGINT, health turns NOT_SERVING at once and the api keeps "
+                 "serving this long before it drains, so load balancers and readiness probes "
+                 "stop sending it calls first (Kubernetes: a few seconds)");
   flags.Bool("migrate", &config.migrate_on_start, "apply migrations before serving");
+  flags.String("metrics-listen", &config.metrics_listen,
+               "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9090 "
+               "(default: off)",
+               "LONGRUN_METRICS_LISTEN");
+  flags.String("metrics-port-file", &config.metrics_port_file,
+               "write the metrics port to this file once listening (for --metrics-listen=HOST:0)");
+  flags.Duration("metrics-queue-interval", &config.metrics_queue_interval,
+                 "with --metrics-listen: how often queue depths (longrun_queue_depth, "
+                 "longrun_queue_oldest_age_seconds) are read from the database; one cheap "
+                 "query per interval, never per scrape");
   flags.String("page-token-secret", &config.page_token_secret,
                "secret signing ListOperations page tokens and remote workers' lease tokens; set "
                "the same value on every replica (default: random per process)",
@@ -155,13 +158,18 @@ int main(int argc, char** argv) {
 
 
   // Executor threads, plus the Submit batch flushers, the watch hub, the job waker, the lease
-  // broker, the two remote completion flushers, the remote progress loop and the rescuer,
-  // each hold at most one connection at a time.
+  // broker, the two remote completion flushers, the remote progress loop, the rescuer and
+  // the queue sampler, each hold at most one connection at a time.
   const longrun::api::SubmitBatcherConfig batcher_config;
   longrun::store::pg::PgOperationStore store({.url = config.database_url,
                                               .pool_size = static_cast<int>(config.db_pool_size) +
-                                                           batcher_config.flushers + 7,
+                                                           batcher_config.flushers + 8,
                                               .application_name = "longrun-api"});
+  // Metrics: counted by the store as it changes rows, by the interceptor per call, by the
+  // listener per notification; gauges are read at scrape.
+  auto metrics = std::make_shared<longrun::metrics::Metrics>();
+  const bool metrics_on = !config.metrics_listen.empty();
+  if (metrics_on) store.SetObserver(metrics.get());
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
   if (config.page_token_secret.empty()) {
@@ -217,6 +225,10 @@ int main(int argc, char** argv) {
             hub.OnListenerConnected();
             broker.Wake();
           },
+      .on_lag =
+          [&metrics, metrics_on](const std::string& channel, absl::Duration lag) {
+            if (metrics_on) metrics->NotificationArrived(channel, lag);
+          },
   });
   listener.Start();
   longrun::api::SubmitBatcher batcher(store, batcher_config, [&waker] { waker.Poke(); });
@@ -236,6 +248,11 @@ int main(int argc, char** argv) {
   // field, rather than by the transport.
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::max<int64_t>(4 << 20, 2 * config.limits.max_input_bytes)));
+  if (metrics_on) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(longrun::metrics::ServerMetricsInterceptor(metrics));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.RegisterService(&v1);
   builder.RegisterService(&google_lro);
   builder.RegisterService(&workers);
@@ -246,13 +263,39 @@ int main(int argc, char** argv) {
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   LONGRUN_LOG(kInfo, "serving", {{"address", host + ":" + std::to_string(selected_port)}});
   if (!config.port_file.empty()) {
-    if (absl::Status s = WritePortFile(config.port_file, selected_port); !s.ok()) return Fail(s);
+    if (absl::Status s = longrun::WritePortFile(config.port_file, selected_port); !s.ok()) return Fail(s);
   }
+
+  longrun::metrics::AddDbPoolGauge(*metrics, [&store] {
+    const longrun::store::pg::PgPoolStats s = store.PoolStats();
+    return std::make_pair(s.in_use, s.idle);
+  });
+  metrics->AddScrapeGauge(
+      "longrun_watch_streams",
+      "Open WatchOperation streams and waiting WaitOperation calls on this api.", [&hub] {
+        return longrun::metrics::Metrics::GaugeReading{{{}, static_cast<double>(hub.Subscribers())}};
+      });
+  longrun::metrics::QueueSampler queue_sampler({.interval = config.metrics_queue_interval}, store,
+                                               *metrics);
+  longrun::concurrency::LoopThread queue_sampling(
+      {.interval = config.metrics_queue_interval, .first_delay = absl::ZeroDuration()},
+      [&queue_sampler] { return queue_sampler.RunOnce().ok; });
+  auto metrics_server =
+      longrun::metrics::ServeMetrics(config.metrics_listen, config.metrics_port_file, metrics);
+  if (!metrics_server.ok()) return Fail(metrics_server.status());
+  if (metrics_on) queue_sampling.Start();
 
   int sig = 0;
   sigwait(&signals, &sig);
-  LONGRUN_LOG(kInfo, "shutting_down", {{"signal", sig}, {"grace", config.shutdown_grace}});
+  LONGRUN_LOG(kInfo, "shutting_down", {{"signal", sig},
+                                       {"delay", config.shutdown_delay},
+                                       {"grace", config.shutdown_grace}});
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (config.shutdown_delay > absl::ZeroDuration()) {
+    // Still serving: readiness probes and load balancers see NOT_SERVING and move away.
+    absl::SleepFor(config.shutdown_delay);
+  }
+  queue_sampling.Stop();
   // Open watches and waits end with UNAVAILABLE so clients reconnect elsewhere; gRPC's
   // Shutdown would otherwise wait on them.
   hub.Shutdown();

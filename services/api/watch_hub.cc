@@ -54,7 +54,7 @@ void WatchHub::Unsubscribe(const std::string& id, Subscriber* s) {
   DropDeadlineLocked(s);
 }
 
-int WatchHub::SubscribersForTest() {
+int WatchHub::Subscribers() {
   std::lock_guard<std::mutex> lock(mu_);
   int n = 0;
   for (const auto& [id, set] : subs_) n += static_cast<int>(set.size());

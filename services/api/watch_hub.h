@@ -92,8 +92,9 @@ class WatchHub {
   void OnListenerConnected();
 
   const Clock& clock() const { return clock_; }
-  // How many subscriptions are open.
-  int SubscribersForTest();
+  // How many subscriptions are open: WatchOperation streams and waiting WaitOperation calls
+  // (the longrun_watch_streams gauge).
+  int Subscribers();
 
  private:
   void Loop();

@@ -79,7 +79,7 @@ TEST_F(WatchHubTest, UnsubscribedIdsAreNotReadAndUnsubscribedSubscribersNotCalle
   jobs_.Claim();
   EXPECT_EQ(hub_.RunOnce().reads, 0);
   EXPECT_TRUE(s.ops.empty());
-  EXPECT_EQ(hub_.SubscribersForTest(), 0);
+  EXPECT_EQ(hub_.Subscribers(), 0);
 }
 
 TEST_F(WatchHubTest, TheRefreshReReadsWithoutNotifications) {
@@ -106,7 +106,7 @@ TEST_F(WatchHubTest, ADeletedOperationClosesItsSubscribersWithNotFound) {
   hub_.RunOnce();
   ASSERT_EQ(s.closed.size(), 1u);
   EXPECT_EQ(s.closed[0].code(), absl::StatusCode::kNotFound) << s.closed[0];
-  EXPECT_EQ(hub_.SubscribersForTest(), 0);
+  EXPECT_EQ(hub_.Subscribers(), 0);
   clock_.Advance(absl::Seconds(2));
   hub_.RunOnce();
   EXPECT_EQ(s.deadlines, 0);  // its deadline went with it
@@ -266,7 +266,7 @@ TEST_F(WatchHubOutageTimeoutTest, SubscribersEndWithUnavailableAfterTheOutageTim
   }
   ASSERT_EQ(s.closed.size(), 1u);
   EXPECT_EQ(s.closed[0].code(), absl::StatusCode::kUnavailable) << s.closed[0];
-  EXPECT_EQ(hub_.SubscribersForTest(), 0);
+  EXPECT_EQ(hub_.Subscribers(), 0);
 }
 
 // The hub's own thread: a notified change is delivered without RunOnce from the test.

@@ -90,10 +90,10 @@ class ReactorTest : public ::testing::Test {
   // a task posted once the subscription shows runs after it.
   void AwaitSubscribed(int n) {
     const absl::Time until = absl::Now() + absl::Seconds(10);
-    while (hub_.SubscribersForTest() < n && absl::Now() < until) {
+    while (hub_.Subscribers() < n && absl::Now() < until) {
       absl::SleepFor(absl::Milliseconds(1));
     }
-    ASSERT_EQ(hub_.SubscribersForTest(), n);
+    ASSERT_EQ(hub_.Subscribers(), n);
     absl::Notification drained;
     ASSERT_TRUE(executor_.Post([&] { drained.Notify(); }));
     drained.WaitForNotification();
@@ -103,10 +103,10 @@ class ReactorTest : public ::testing::Test {
   // client saw the call end.
   void AwaitUnsubscribed() {
     const absl::Time until = absl::Now() + absl::Seconds(10);
-    while (hub_.SubscribersForTest() > 0 && absl::Now() < until) {
+    while (hub_.Subscribers() > 0 && absl::Now() < until) {
       absl::SleepFor(absl::Milliseconds(1));
     }
-    EXPECT_EQ(hub_.SubscribersForTest(), 0);
+    EXPECT_EQ(hub_.Subscribers(), 0);
   }
 
   static longrun::v1::OperationMetadata Metadata(const Operation& op) {
@@ -236,7 +236,7 @@ TEST_F(ReactorTest, ACancelledWatchLetsGoOfItsSubscription) {
   auto reader = Watch(*ctx, id);
   Operation op;
   ASSERT_TRUE(reader->Read(&op));
-  EXPECT_EQ(hub_.SubscribersForTest(), 1);
+  EXPECT_EQ(hub_.Subscribers(), 1);
   ctx->TryCancel();
   while (reader->Read(&op)) {
   }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -1041,6 +1042,172 @@ TEST_P(OperationStoreConformanceTest, ListIsNewestFirstAndKeysetPagesVisitEveryO
   auto none = store().OperationList({.tenant = "pages", .limit = 0});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// --- what a store reports to its observer (metrics) ---------------------------------------
+
+// Every event as one line, e.g. "ended q k SUCCEEDED run rescued".
+class RecordingObserver final : public StoreObserver {
+ public:
+  void OperationSubmitted(absl::string_view queue, absl::string_view kind) override {
+    Add(absl::StrCat("submitted ", queue, " ", kind));
+  }
+  void JobStarted(absl::string_view queue, absl::string_view kind,
+                  absl::Duration pickup) override {
+    Add(absl::StrCat("started ", queue, " ", kind));
+    std::lock_guard<std::mutex> lock(mu_);
+    pickups_.push_back(pickup);
+  }
+  void JobEnded(const JobTransition& t) override {
+    Add(absl::StrCat("ended ", t.queue, " ", t.kind, " ", core::StateName(t.state),
+                     t.run_time.has_value() ? " run" : "", t.rescued ? " rescued" : ""));
+    if (t.run_time.has_value()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      run_times_.push_back(*t.run_time);
+    }
+  }
+  void StoreFailed(const absl::Status& status) override {
+    Add(absl::StrCat("failed ", absl::StatusCodeToString(status.code())));
+  }
+  // The events since the last Take(), sorted (their order within one call is unspecified).
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> out = std::move(events_);
+    events_.clear();
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::vector<absl::Duration> pickups() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pickups_;
+  }
+  std::vector<absl::Duration> run_times() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return run_times_;
+  }
+
+ private:
+  void Add(std::string event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(std::move(event));
+  }
+  std::mutex mu_;
+  std::vector<std::string> events_;
+  std::vector<absl::Duration> pickups_;
+  std::vector<absl::Duration> run_times_;
+};
+
+using Events = std::vector<std::string>;
+
+TEST_P(OperationStoreConformanceTest, ObserverSeesEachChangeOnceAndNothingElse) {
+  RecordingObserver seen;
+  store().SetObserver(&seen);
+  const std::string a = Insert({.kind = "k", .request_id = "r1", .queue = "q"});
+  // An idempotent repeat creates nothing, so it counts nothing.
+  OperationInsertParams repeat{.id = core::NewOperationId(absl::Now()),
+                               .spec = {.kind = "k", .request_id = "r1", .queue = "q"},
+                               .max_attempts = 5};
+  repeat.fingerprint = core::SubmitFingerprint(repeat.spec, {});
+  ASSERT_FALSE(store().OperationInsert(repeat)->created);
+  auto batch = store().OperationInsertBatch(
+      {{.id = core::NewOperationId(absl::Now()), .spec = {.kind = "k"}, .max_attempts = 1},
+       {.id = core::NewOperationId(absl::Now()), .spec = {.kind = "k"}, .max_attempts = 2},
+       {.id = core::NewOperationId(absl::Now()), .spec = {.kind = "other", .queue = "q"},
+        .max_attempts = 1}});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  const std::string b = (*batch)[0]->operation.id;
+  const std::string c = (*batch)[1]->operation.id;
+  const std::string queued = (*batch)[2]->operation.id;
+  EXPECT_EQ(seen.Take(), (Events{"submitted default k", "submitted default k",
+                                 "submitted q k", "submitted q other"}));
+
+  AdvanceTime(absl::Seconds(2));
+  ASSERT_EQ(Claim(3).size(), 3u);
+  EXPECT_EQ(seen.Take(), (Events{"started default k", "started default k", "started q k"}));
+  for (absl::Duration pickup : seen.pickups()) {
+    EXPECT_GE(pickup, absl::Seconds(2));
+    EXPECT_LT(pickup, absl::Seconds(60));
+  }
+
+  AdvanceTime(absl::Seconds(1));
+  // A success through the worker's round trip, a retry, and a final failure.
+  auto cycle = store().JobCompleteAndClaim(
+      {.successes = {{.id = a, .attempt = 1, .response = Obj("x", 1)},
+                     {.id = a, .attempt = 7, .response = Obj("x", 1)}}});
+  ASSERT_TRUE(cycle.ok()) << cycle.status();
+  ASSERT_TRUE(store().JobComplete(JobCompleteParams::Failed(
+      c, 1, absl::UnavailableError("x"), absl::Hours(1))).ok());
+  ASSERT_TRUE(store().JobComplete(JobCompleteParams::Failed(b, 1, absl::InternalError("x"))).ok());
+  // Fenced writes change nothing and report nothing.
+  EXPECT_FALSE(store().JobComplete({.id = b, .attempt = 1, .response = Obj("x", 1)}).ok());
+  EXPECT_EQ(seen.Take(), (Events{"ended default k FAILED run", "ended default k RETRY_WAIT run",
+                                 "ended q k SUCCEEDED run"}));
+  for (absl::Duration run : seen.run_times()) {
+    EXPECT_GE(run, absl::Seconds(1));
+    EXPECT_LT(run, absl::Seconds(60));
+  }
+
+  // Cancelling a waiting job ends it; cancelling it again, or a finished one, does nothing.
+  EXPECT_EQ(store().OperationCancel({.id = queued})->state, State::kCancelled);
+  EXPECT_EQ(store().OperationCancel({.id = queued})->state, State::kCancelled);
+  EXPECT_EQ(store().OperationCancel({.id = a})->state, State::kSucceeded);
+  EXPECT_EQ(store().OperationCancel({.id = c})->state, State::kCancelled);
+  EXPECT_EQ(seen.Take(), (Events{"ended default k CANCELLED", "ended q other CANCELLED"}));
+
+  // A running job asked to stop ends CANCELLED when its attempt ends; a lost worker's job is
+  // rescued (RETRY_WAIT while attempts remain), and an unstarted one fails.
+  const std::string running = Insert({.kind = "k"}, 1);
+  const std::string lost = Insert({.kind = "k"}, 2);
+  ASSERT_EQ(Claim(2).size(), 2u);
+  EXPECT_EQ(store().OperationCancel({.id = running})->state, State::kCancelling);
+  ASSERT_TRUE(store().JobComplete(JobCompleteParams::Failed(
+      running, 1, absl::CancelledError("stopped"))).ok());
+  const std::string unserved = Insert({.kind = "nobody"});
+  AdvanceTime(absl::Seconds(31));
+  EXPECT_EQ(*store().JobRescueStuck({.limit = 10}), 1);
+  EXPECT_EQ(*store().JobFailUnstarted({.older_than = absl::Seconds(30), .limit = 10}), 1);
+  EXPECT_EQ(seen.Take(),
+            (Events{"ended default k CANCELLED run", "ended default k RETRY_WAIT run rescued",
+                    "ended default nobody FAILED", "started default k", "started default k",
+                    "submitted default k", "submitted default k", "submitted default nobody"}));
+  store().SetObserver(nullptr);
+}
+
+TEST_P(OperationStoreConformanceTest, QueueDepthsCountUnfinishedJobsByQueueAndState) {
+  auto depths = store().QueueDepthList();
+  ASSERT_TRUE(depths.ok()) << depths.status();
+  EXPECT_TRUE(depths->empty());
+
+  const std::string first = InsertKind("k");
+  AdvanceTime(absl::Seconds(5));
+  InsertKind("k");
+  InsertKind("k");
+  Insert({.kind = "k", .schedule_time = Now() + absl::Hours(1)});
+  Insert({.kind = "k", .queue = "busy"});
+  Insert({.kind = "k", .queue = "busy"});
+  Insert({.kind = "k", .queue = "done"});
+  auto running = store().JobClaim({.worker_id = "w", .kinds = {"k"}, .queues = {"busy", "done"},
+                                   .limit = 3});
+  ASSERT_EQ(running->size(), 3u);
+  for (const ClaimedJob& j : *running) {
+    if (j.queue == "done") {
+      ASSERT_TRUE(store().JobComplete({.id = j.id, .attempt = 1, .response = Obj("x", 1)}).ok());
+    }
+  }
+  depths = store().QueueDepthList();
+  ASSERT_TRUE(depths.ok()) << depths.status();
+  ASSERT_EQ(depths->size(), 2u);
+  EXPECT_EQ((*depths)[0].queue, "busy");
+  EXPECT_EQ((*depths)[0].queued, 0);
+  EXPECT_EQ((*depths)[0].running, 2);
+  EXPECT_EQ((*depths)[0].oldest_queued_age, absl::ZeroDuration());
+  EXPECT_EQ((*depths)[1].queue, "default");
+  EXPECT_EQ((*depths)[1].queued, 3);
+  EXPECT_EQ((*depths)[1].scheduled, 1);
+  EXPECT_EQ((*depths)[1].running, 0);
+  EXPECT_GE((*depths)[1].oldest_queued_age, absl::Seconds(5));
+  EXPECT_LT((*depths)[1].oldest_queued_age, absl::Seconds(60));
+  (void)first;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/submit.h"
 #include "libs/store/migrations.h"
+#include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
 #include "tests/support/test_pg.h"
 
@@ -153,6 +154,24 @@ TEST_F(PgStoreTest, VisibleChangesNotifyWithTheOperationId) {
   while (receiver.payloads.empty() && absl::Now() < until) listener.await_notification(0, 100000);
   ASSERT_FALSE(receiver.payloads.empty());
   EXPECT_NE(receiver.payloads[0].find(id), std::string::npos);
+  // The payload ends with its sending time (0008_notify_timestamp.sql), which listeners
+  // split off: the ids alone are left, and the time is the database's now, give or take.
+  const SentPayload split = SplitSentTime(receiver.payloads[0]);
+  EXPECT_EQ(split.payload, id);
+  ASSERT_TRUE(split.sent.has_value()) << receiver.payloads[0];
+  EXPECT_LT(absl::AbsDuration(*split.sent - absl::Now()), absl::Minutes(1));
+}
+
+TEST(SplitSentTimeTest, SplitsOnlyATrailingTimestamp) {
+  EXPECT_EQ(SplitSentTime("a,b,@1700000000000001").payload, "a,b");
+  EXPECT_EQ(*SplitSentTime("a,b,@1700000000000001").sent,
+            absl::FromUnixMicros(1700000000000001));
+  EXPECT_EQ(SplitSentTime("@5").payload, "");
+  EXPECT_EQ(*SplitSentTime("@5").sent, absl::FromUnixMicros(5));
+  for (const char* whole : {"", "a,b", "a@5", "a,@x", "a,@", "a,@5,b"}) {
+    EXPECT_EQ(SplitSentTime(whole).payload, whole);
+    EXPECT_FALSE(SplitSentTime(whole).sent.has_value()) << whole;
+  }
 }
 
 TEST_F(PgStoreTest, ReadsSurviveTheirConnectionBeingKilled) {

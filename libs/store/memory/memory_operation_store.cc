@@ -80,8 +80,10 @@ absl::Time MemoryOperationStore::NowMicros() const { return TruncMicros(clock_.N
 
 absl::Status MemoryOperationStore::CheckAvailable() const {
   if (unavailable_.load()) {
-    return absl::UnavailableError(
+    absl::Status status = absl::UnavailableError(
         "database unreachable: MemoryOperationStore::SetUnavailableForTest(true)");
+    if (observer() != nullptr) observer()->StoreFailed(status);
+    return status;
   }
   return absl::OkStatus();
 }
@@ -97,6 +99,11 @@ void MemoryOperationStore::SetChangeObserver(std::function<void(const std::strin
 }
 
 void MemoryOperationStore::Publish(const Events& events) {
+  if (StoreObserver* o = observer(); o != nullptr) {
+    for (const auto& [queue, kind] : events.submitted) o->OperationSubmitted(queue, kind);
+    for (const auto& [queue, kind, pickup] : events.started) o->JobStarted(queue, kind, pickup);
+    for (const JobTransition& t : events.ended) o->JobEnded(t);
+  }
   if (events.wake || !events.cancelled.empty()) {
     std::lock_guard<std::mutex> lock(notifiers_mu_);
     for (MemoryJobNotifier* n : notifiers_) n->Post(events.wake, events.cancelled);
@@ -152,6 +159,16 @@ void AppendAttempt(const core::Operation& op, const std::optional<std::string>& 
 
 }  // namespace
 
+namespace {
+
+// How long the row's running attempt has run at `now`.
+template <typename RowT>
+absl::Duration RunTime(const RowT& row, absl::Time now) {
+  return row.attempt_start_time.has_value() ? now - *row.attempt_start_time : absl::ZeroDuration();
+}
+
+}  // namespace
+
 void MemoryOperationStore::CompleteSuccessLocked(Row& row, const google::protobuf::Struct& response,
                                                  absl::Time now) {
   core::Operation& op = row.op;
@@ -193,6 +210,8 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
     for (size_t i = 0; i < p.successes.size(); ++i) {
       Row* row = LiveLocked(ids[i], p.successes[i].attempt);
       if (row == nullptr) continue;
+      events.ended.push_back({.queue = row->op.queue, .kind = row->op.kind,
+                              .state = core::State::kSucceeded, .run_time = RunTime(*row, now)});
       CompleteSuccessLocked(*row, responses[i], now);
       applied.emplace(ids[i], p.successes[i].attempt);
       events.changed.push_back(ids[i]);
@@ -215,6 +234,7 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
       for (Row* claimed : claimable) {
         Row& row = *claimed;
         core::Operation& op = row.op;
+        events.started.emplace_back(op.queue, op.kind, now - op.run_at);
         op.state = core::State::kRunning;
         ++op.attempt;
         row.worker_id = p.claim.worker_id;
@@ -227,6 +247,7 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
         ++op.version;
         out.claimed.push_back(ClaimedJob{.id = op.id,
                                          .kind = op.kind,
+                                         .queue = op.queue,
                                          .attempt = op.attempt,
                                          .max_attempts = op.max_attempts,
                                          .timeout = op.timeout,
@@ -262,6 +283,8 @@ absl::Status MemoryOperationStore::JobComplete(const JobCompleteParams& p) {
     Row* row = LiveLocked(id, p.attempt);
     if (row == nullptr) return NotCurrent("completion", p.id, p.attempt);
     events.changed.push_back(id);
+    JobTransition ended{.queue = row->op.queue, .kind = row->op.kind,
+                        .run_time = RunTime(*row, now)};
     if (response.has_value()) {
       CompleteSuccessLocked(*row, *response, now);
     } else {
@@ -293,6 +316,8 @@ absl::Status MemoryOperationStore::JobComplete(const JobCompleteParams& p) {
         op.progress_message = p.progress->message;
       }
     }
+    ended.state = row->op.state;
+    events.ended.push_back(std::move(ended));
   }
   Publish(events);
   return absl::OkStatus();
@@ -369,6 +394,7 @@ absl::StatusOr<int> MemoryOperationStore::JobFailUnstarted(const JobFailUnstarte
       op.update_time = now;
       ++op.version;
       events.changed.push_back(op.id);
+      events.ended.push_back({.queue = op.queue, .kind = op.kind, .state = op.state});
     }
   }
   Publish(events);
@@ -464,6 +490,7 @@ absl::StatusOr<int> MemoryOperationStore::JobRescueStuck(const JobRescueParams& 
                                             " (lease expired; the worker crashed or stalled)")};
       AppendAttempt(op, row->worker_id, row->attempt_start_time, "LEASE_EXPIRED", error, now,
                     &op.attempts);
+      const absl::Duration run_time = RunTime(*row, now);
       op.state = cancelling ? core::State::kCancelled
                  : last     ? core::State::kFailed
                             : core::State::kRetryWait;
@@ -479,6 +506,8 @@ absl::StatusOr<int> MemoryOperationStore::JobRescueStuck(const JobRescueParams& 
       op.update_time = now;
       ++op.version;
       events.changed.push_back(op.id);
+      events.ended.push_back({.queue = op.queue, .kind = op.kind, .state = op.state,
+                              .run_time = run_time, .rescued = true});
     }
   }
   Publish(events);
@@ -558,6 +587,7 @@ absl::StatusOr<OperationInsertResult> MemoryOperationStore::InsertLocked(
     request_ids_[{p.tenant, s.request_id}] = id;
   }
   OperationInsertResult result{op, true};
+  events->submitted.emplace_back(op.queue, op.kind);
   rows_.emplace(id, std::move(row));
   events->wake = true;
   return result;
@@ -673,6 +703,7 @@ absl::StatusOr<core::Operation> MemoryOperationStore::OperationCancel(const Oper
       op.error = core::OperationError{1, std::string(kCancelledByRequest)};
       op.end_time = now;
       events.changed.push_back(id);
+      events.ended.push_back({.queue = op.queue, .kind = op.kind, .state = op.state});
     }  // CANCELLING and terminal operations stay as they are
     if (!events.changed.empty()) {
       op.update_time = now;
@@ -724,6 +755,31 @@ absl::StatusOr<int> MemoryOperationStore::OperationPrune(const OperationPrunePar
     rows_.erase(it);
   }
   return static_cast<int>(ids.size());
+}
+
+absl::StatusOr<std::vector<QueueDepth>> MemoryOperationStore::QueueDepthList() {
+  LONGRUN_RETURN_IF_ERROR(CheckAvailable());
+  std::map<std::string, QueueDepth> by_queue;
+  std::lock_guard<std::mutex> lock(mu_);
+  const absl::Time now = NowMicros();
+  for (const auto& [id, row] : rows_) {
+    const core::Operation& op = row.op;
+    const bool waiting = op.state == core::State::kQueued || op.state == core::State::kRetryWait;
+    if (!waiting && !IsLive(op.state)) continue;
+    QueueDepth& d = by_queue[op.queue];
+    d.queue = op.queue;
+    if (IsLive(op.state)) {
+      ++d.running;
+    } else if (op.run_at > now) {
+      ++d.scheduled;
+    } else {
+      ++d.queued;
+      d.oldest_queued_age = std::max(d.oldest_queued_age, now - op.run_at);
+    }
+  }
+  std::vector<QueueDepth> out;
+  for (auto& [queue, d] : by_queue) out.push_back(std::move(d));
+  return out;
 }
 
 absl::StatusOr<google::protobuf::Struct> MemoryOperationStore::InputForTest(const std::string& id) {

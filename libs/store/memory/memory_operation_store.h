@@ -30,6 +30,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -70,6 +71,7 @@ class MemoryOperationStore final : public OperationStore {
   absl::StatusOr<std::vector<absl::StatusOr<OperationInsertResult>>> OperationInsertBatch(
       const std::vector<OperationInsertParams>& batch) override;
   absl::StatusOr<int> OperationPrune(const OperationPruneParams& params) override;
+  absl::StatusOr<std::vector<QueueDepth>> QueueDepthList() override;
 
   // While true, every call that would reach the database returns kUnavailable and changes
   // nothing, like PgOperationStore against a database that is down. (Calls with nothing to
@@ -98,6 +100,10 @@ class MemoryOperationStore final : public OperationStore {
     bool wake = false;
     std::vector<std::string> cancelled;  // RUNNING operations now CANCELLING
     std::vector<std::string> changed;    // updated operations
+    // For the StoreObserver:
+    std::vector<std::pair<std::string, std::string>> submitted;  // (queue, kind)
+    std::vector<std::tuple<std::string, std::string, absl::Duration>> started;
+    std::vector<JobTransition> ended;
   };
 
   absl::Time NowMicros() const;

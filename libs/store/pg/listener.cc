@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/logging.h"
 #include "libs/store/pg/pool.h"
@@ -11,18 +12,31 @@ namespace {
 
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection& c, const std::string& channel,
-           const std::function<void(const std::string&, const std::string&)>& fn)
-      : pqxx::notification_receiver(c, channel), fn_(fn) {}
+  Receiver(pqxx::connection& c, const std::string& channel, const PgListenerConfig& config)
+      : pqxx::notification_receiver(c, channel), config_(config) {}
   void operator()(const std::string& payload, int) override {
-    if (fn_) fn_(channel(), payload);
+    SentPayload p = SplitSentTime(payload);
+    if (p.sent.has_value() && config_.on_lag) {
+      config_.on_lag(channel(), std::max(absl::ZeroDuration(), absl::Now() - *p.sent));
+    }
+    if (config_.on_notify) config_.on_notify(channel(), p.payload);
   }
 
  private:
-  const std::function<void(const std::string&, const std::string&)>& fn_;
+  const PgListenerConfig& config_;
 };
 
 }  // namespace
+
+SentPayload SplitSentTime(const std::string& payload) {
+  const size_t at = payload.rfind('@');
+  int64_t micros = 0;
+  if (at == std::string::npos || (at > 0 && payload[at - 1] != ',') ||
+      !absl::SimpleAtoi(absl::string_view(payload).substr(at + 1), &micros)) {
+    return {payload, std::nullopt};
+  }
+  return {payload.substr(0, at == 0 ? 0 : at - 1), absl::FromUnixMicros(micros)};
+}
 
 PgListener::PgListener(PgListenerConfig config) : config_(std::move(config)) {}
 
@@ -50,7 +64,7 @@ void PgListener::Loop() {
       pqxx::connection c(WithConnectDefaults(config_.url, config_.application_name));
       std::vector<std::unique_ptr<Receiver>> receivers;
       for (const std::string& channel : config_.channels) {
-        receivers.push_back(std::make_unique<Receiver>(c, channel, config_.on_notify));
+        receivers.push_back(std::make_unique<Receiver>(c, channel, config_));
       }
       c.get_notifs();  // issues LISTEN
       backoff.Reset();
@@ -86,6 +100,7 @@ void PgJobNotifier::Start(std::function<void()> on_wake,
             }
           },
       .on_connected = on_wake,
+      .on_lag = on_lag_,
   });
   listener_->Start();
 }

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,9 +27,20 @@ struct PgListenerConfig {
   std::string application_name = "longrun-listener";  // visible in pg_stat_activity
   std::function<void(const std::string& channel, const std::string& payload)> on_notify;
   std::function<void()> on_connected;
+  // With each notification that says when it was sent: how long it took to arrive.
+  std::function<void(const std::string& channel, absl::Duration lag)> on_lag;
   // Wait between failed connection attempts; reset once connected.
   BackoffConfig backoff = {.initial = absl::Milliseconds(100), .max = absl::Seconds(5)};
 };
+
+// A notification's payload without its sending time, which longrun's notifications end with
+// as "@<microseconds since the epoch>" (after a comma if there is more); see
+// 0008_notify_timestamp.sql. A payload without one comes back whole, with no time.
+struct SentPayload {
+  std::string payload;
+  std::optional<absl::Time> sent;
+};
+SentPayload SplitSentTime(const std::string& payload);
 
 class PgListener {
  public:
@@ -49,8 +61,11 @@ class PgListener {
 // JobNotifier over PgListener on channels "longrun_jobs" and "longrun_cancel".
 class PgJobNotifier final : public JobNotifier {
  public:
-  PgJobNotifier(std::string url, std::string application_name)
-      : url_(std::move(url)), application_name_(std::move(application_name)) {}
+  PgJobNotifier(std::string url, std::string application_name,
+                std::function<void(const std::string&, absl::Duration)> on_lag = nullptr)
+      : url_(std::move(url)),
+        application_name_(std::move(application_name)),
+        on_lag_(std::move(on_lag)) {}
   ~PgJobNotifier() override { Stop(); }
   void Start(std::function<void()> on_wake,
              std::function<void(const std::string& id)> on_cancel) override;
@@ -59,6 +74,7 @@ class PgJobNotifier final : public JobNotifier {
  private:
   std::string url_;
   std::string application_name_;
+  std::function<void(const std::string&, absl::Duration)> on_lag_;
   std::unique_ptr<PgListener> listener_;
 };
 

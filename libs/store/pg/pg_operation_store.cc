@@ -191,6 +191,10 @@ void PrepareAll(pqxx::connection& c) {
   for (const auto& [name, sql] : kAllQueries) c.prepare(std::string(name), std::string(sql));
 }
 
+absl::Duration Micros(const pqxx::field& f) {
+  return f.is_null() ? absl::ZeroDuration() : absl::Microseconds(f.as<int64_t>());
+}
+
 absl::Status Fenced(const pqxx::result& r, absl::string_view what, absl::string_view id,
                     int32_t attempt) {
   if (r.affected_rows() > 0) return absl::OkStatus();
@@ -211,9 +215,15 @@ PgOperationStore::PgOperationStore(const PgStoreConfig& config)
                   tx.exec("SET " + setting);
                 }
                 PrepareAll(c);
+              },
+          .on_error =
+              [this](const absl::Status& status) {
+                if (observer() != nullptr) observer()->StoreFailed(status);
               }})) {}
 
 PgOperationStore::~PgOperationStore() = default;
+
+PgPoolStats PgOperationStore::PoolStats() const { return pool_->Stats(); }
 
 absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCycleParams& p) {
   JobCycleResult out;
@@ -228,6 +238,12 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   std::optional<std::string> queues;
   if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
   std::set<std::pair<std::string, int32_t>> applied;  // (id, attempt)
+  std::vector<JobTransition> succeeded;
+  struct Started {
+    std::string queue, kind;
+    absl::Duration pickup;
+  };
+  std::vector<Started> started;  // every claimed row, decodable or not
   // Claimed jobs whose input cannot be decoded: failed below, alone, instead of failing the
   // round (which is committed) and stranding every other job it claimed.
   std::vector<JobCompleteParams> undecodable;
@@ -235,6 +251,8 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     out.claimed.clear();
     undecodable.clear();
     applied.clear();
+    succeeded.clear();
+    started.clear();
     pqxx::nontransaction tx(c);
     const pqxx::result r = tx.exec_prepared(
         "JobCompleteAndClaim", ids.Done(), attempts.Done(), responses.Done(),
@@ -244,11 +262,17 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     for (const auto& row : r) {
       if (row[0].as<bool>()) {
         applied.emplace(row[1].as<std::string>(), row[3].as<int32_t>());
+        succeeded.push_back({.queue = row[8].as<std::string>(),
+                             .kind = row[2].as<std::string>(),
+                             .state = core::State::kSucceeded,
+                             .run_time = Micros(row[9])});
         continue;
       }
       ClaimedJob j;
       j.id = row[1].as<std::string>();
       j.kind = row[2].as<std::string>();
+      j.queue = row[8].as<std::string>();
+      started.push_back({j.queue, j.kind, Micros(row[9])});
       j.attempt = row[3].as<int32_t>();
       j.max_attempts = row[4].as<int32_t>();
       if (!row[5].is_null()) j.timeout = absl::Microseconds(row[5].as<int64_t>());
@@ -262,6 +286,11 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
       out.claimed.push_back(std::move(j));
     }
   }));
+  if (observer() != nullptr) {
+    for (const JobTransition& t : succeeded) observer()->JobEnded(t);
+    // Undecodable jobs started too; their failure below reports their end.
+    for (const Started& j : started) observer()->JobStarted(j.queue, j.kind, j.pickup);
+  }
   // Permanent: the same row would fail the same way on every attempt.
   for (const JobCompleteParams& failed : undecodable) (void)JobComplete(failed);
   out.completed.reserve(p.successes.size());
@@ -277,6 +306,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
 
 absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
   absl::Status fenced;
+  std::optional<absl::StatusOr<JobTransition>> ended;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     pqxx::result r;
@@ -296,7 +326,24 @@ absl::Status PgOperationStore::JobComplete(const JobCompleteParams& p) {
                            percent, message);
     }
     fenced = Fenced(r, "completion", p.id, p.attempt);
+    if (r.empty()) return;
+    const auto& row = r[0];
+    JobTransition t;
+    if (p.response.has_value()) {
+      t = {.queue = row[0].as<std::string>(), .kind = row[1].as<std::string>(),
+           .state = core::State::kSucceeded, .run_time = Micros(row[2])};
+    } else {
+      absl::StatusOr<core::State> state = DecodeState(row[0], p.id);
+      if (!state.ok()) {
+        ended = state.status();
+        return;
+      }
+      t = {.queue = row[1].as<std::string>(), .kind = row[2].as<std::string>(),
+           .state = *state, .run_time = Micros(row[3])};
+    }
+    ended = std::move(t);
   }));
+  if (ended.has_value() && ended->ok() && observer() != nullptr) observer()->JobEnded(**ended);
   return fenced;
 }
 
@@ -338,14 +385,21 @@ absl::StatusOr<std::vector<absl::Status>> PgOperationStore::JobProgressBatch(
 }
 
 absl::StatusOr<int> PgOperationStore::JobFailUnstarted(const JobFailUnstartedParams& p) {
-  int n = 0;
+  std::vector<JobTransition> failed;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    n = static_cast<int>(tx.exec_prepared("JobFailUnstarted", absl::ToInt64Microseconds(p.older_than),
-                                          p.limit, absl::FormatDuration(p.older_than))
-                             .affected_rows());
+    failed.clear();
+    for (const auto& row : tx.exec_prepared("JobFailUnstarted",
+                                            absl::ToInt64Microseconds(p.older_than), p.limit,
+                                            absl::FormatDuration(p.older_than))) {
+      failed.push_back({.queue = row[0].as<std::string>(), .kind = row[1].as<std::string>(),
+                        .state = core::State::kFailed});
+    }
   }));
-  return n;
+  if (observer() != nullptr) {
+    for (const JobTransition& t : failed) observer()->JobEnded(t);
+  }
+  return static_cast<int>(failed.size());
 }
 
 absl::StatusOr<std::vector<JobHeartbeatResult>> PgOperationStore::JobHeartbeat(
@@ -388,12 +442,40 @@ absl::Status PgOperationStore::JobRelease(const JobReleaseParams& job) {
 }
 
 absl::StatusOr<int> PgOperationStore::JobRescueStuck(const JobRescueParams& p) {
-  int n = 0;
+  std::vector<JobTransition> rescued;
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    n = tx.exec_prepared("JobRescueStuck", p.limit)[0][0].as<int>();
+    rescued.clear();
+    for (const auto& row : tx.exec_prepared("JobRescueStuck", p.limit)) {
+      // The statement only writes valid states; an unreadable one is still a rescue.
+      rescued.push_back({.queue = row[1].as<std::string>(),
+                         .kind = row[2].as<std::string>(),
+                         .state = core::ParseState(row[0].as<std::string>())
+                                      .value_or(core::State::kRetryWait),
+                         .run_time = Micros(row[3]),
+                         .rescued = true});
+    }
   }));
-  return n;
+  if (observer() != nullptr) {
+    for (const JobTransition& t : rescued) observer()->JobEnded(t);
+  }
+  return static_cast<int>(rescued.size());
+}
+
+absl::StatusOr<std::vector<QueueDepth>> PgOperationStore::QueueDepthList() {
+  std::vector<QueueDepth> out;
+  LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    out.clear();
+    for (const auto& row : tx.exec_prepared("QueueDepthList")) {
+      out.push_back({.queue = row[0].as<std::string>(),
+                     .queued = row[1].as<int64_t>(),
+                     .scheduled = row[2].as<int64_t>(),
+                     .running = row[3].as<int64_t>(),
+                     .oldest_queued_age = Micros(row[4])});
+    }
+  }, PgPool::RetryPolicy::kRetryReadOnStaleConnection));
+  return out;
 }
 
 absl::StatusOr<int> PgOperationStore::OperationPrune(const OperationPruneParams& p) {
@@ -433,14 +515,21 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
 
 absl::StatusOr<core::Operation> PgOperationStore::OperationCancel(const OperationGetParams& p) {
   std::optional<absl::StatusOr<core::Operation>> op;
+  bool ended = false;  // a waiting job this call made CANCELLED
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    tx.exec_prepared("OperationCancel", p.id, p.tenant);
+    const pqxx::result changed = tx.exec_prepared("OperationCancel", p.id, p.tenant);
+    // (changed, told): a change that told no worker ended a waiting job.
+    ended = changed[0][0].as<int64_t>() > 0 && changed[0][1].as<int64_t>() == 0;
     const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
     if (!r.empty()) op = ReadOperation(r[0]);
   }));
   if (!op.has_value()) {
     return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
+  }
+  if (ended && op->ok() && observer() != nullptr) {
+    observer()->JobEnded({.queue = (*op)->queue, .kind = (*op)->kind,
+                          .state = core::State::kCancelled});
   }
   return *std::move(op);
 }
@@ -547,7 +636,12 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
   // Rows skipped by ON CONFLICT reused a request_id: resolve each as a single Submit would
   // (same request -> the existing operation; different -> ALREADY_EXISTS).
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (!inserted[i]) results[i] = OperationInsert(batch[i]);
+    if (!inserted[i]) {
+      results[i] = OperationInsert(batch[i]);
+    } else if (observer() != nullptr) {
+      const core::SubmitSpec& s = batch[i].spec;
+      observer()->OperationSubmitted(s.queue.empty() ? core::kDefaultQueue : s.queue, s.kind);
+    }
   }
   return results;
 }
@@ -590,6 +684,7 @@ absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
       if (!r.empty()) read = ReadOperation(r[0], &existing_fingerprint);
     }));
     if (!read.has_value()) continue;
+    if (created && observer() != nullptr) observer()->OperationSubmitted(queue, s.kind);
     LONGRUN_RETURN_IF_ERROR(read->status());
     if (!created && existing_fingerprint != p.fingerprint) {
       return absl::AlreadyExistsError(absl::StrCat(

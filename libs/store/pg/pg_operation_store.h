@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "libs/store/operation_store.h"
+#include "libs/store/pg/pool_stats.h"
 
 namespace longrun::store::pg {
 
@@ -47,6 +48,10 @@ class PgOperationStore final : public OperationStore {
       const OperationListParams& params) override;
   absl::StatusOr<core::Operation> OperationCancel(const OperationGetParams& params) override;
   absl::Status OperationDelete(const OperationGetParams& params) override;
+  absl::StatusOr<std::vector<QueueDepth>> QueueDepthList() override;
+
+  // The connection pool now (for the longrun_db_pool_connections gauge).
+  PgPoolStats PoolStats() const;
 
  private:
   std::unique_ptr<PgPool> pool_;

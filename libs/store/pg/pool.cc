@@ -107,7 +107,17 @@ absl::Status PgPool::Run(const std::function<void(pqxx::connection&)>& fn, Retry
     }
   }
   Release(slot);
+  if (!status.ok() && config_.on_error) config_.on_error(status);
   return status;
+}
+
+PgPoolStats PgPool::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  PgPoolStats stats{.size = static_cast<int>(slots_.size())};
+  stats.in_use = stats.size - static_cast<int>(free_.size());
+  // A free slot is nobody's: its connection only changes under mu_ (Acquire/Release).
+  for (int slot : free_) stats.idle += slots_[slot].conn != nullptr ? 1 : 0;
+  return stats;
 }
 
 absl::Status PgPool::Connect(Slot& s) {

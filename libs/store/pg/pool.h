@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "libs/store/pg/pool_stats.h"
 
 namespace longrun::store::pg {
 
@@ -27,7 +28,11 @@ struct PgPoolConfig {
   absl::Duration reconnect_interval = absl::Milliseconds(250);
   // Called once per new connection (prepare statements, set session parameters).
   std::function<void(pqxx::connection&)> on_connect;
+  // Called with every failure Run returns (metrics); must be quick and thread-safe.
+  std::function<void(const absl::Status&)> on_error;
 };
+
+
 
 // Adds connect_timeout (and application_name) to a libpq URL or key=value string when
 // absent, so an unreachable host fails in seconds rather than minutes.
@@ -51,6 +56,8 @@ class PgPool {
   absl::Status Run(const std::function<void(pqxx::connection&)>& fn,
                    RetryPolicy retry = RetryPolicy::kNever);
 
+  PgPoolStats Stats() const;
+
  private:
   struct Slot {
     std::unique_ptr<pqxx::connection> conn;
@@ -60,7 +67,7 @@ class PgPool {
   absl::Status Connect(Slot& s);  // opens s.conn, or fails fast while the database is down
 
   PgPoolConfig config_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Slot> slots_;
   std::vector<int> free_;

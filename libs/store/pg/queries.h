@@ -86,14 +86,20 @@ inline constexpr std::string_view kOperationInsertBatchSql =
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
     "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
+// How long the attempt a statement ends has run, in microseconds (`row` as above).
+#define LONGRUN_RUN_MICROS(row) \
+  "(extract(epoch from now() - " row "attempt_start_time) * 1000000)::int8"
+
 // Fenced by (id, attempt) and a live state: a stale attempt's write changes nothing.
+// Returns the job's queue, kind and run time (LONGRUN_RUN_MICROS).
 // $1 id, $2 attempt, $3 response json.
 inline constexpr std::string_view kJobCompleteSuccessSql =
     "UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, "
     "  progress_message = '', end_time = now(), update_time = now(), lease_expires_at = NULL, "
     "  error_code = NULL, error_message = NULL, version = version + 1, "
     "  attempts = " LONGRUN_APPEND_ATTEMPT("", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
-    "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("");
+    "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("") " "
+    "RETURNING queue, kind, " LONGRUN_RUN_MICROS("");
 
 // A worker's round trip, one statement (one transaction, one commit, one change
 // notification): record a batch of successes, then claim up to $5 runnable rows nobody else
@@ -111,8 +117,9 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
 // $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]) of the successes;
 // $4 kinds (text[]), $5 limit (0: claim nothing), $6 worker id, $7 lease in microseconds,
 // $8 queues (text[], NULL: every queue).
-// Rows: (true, id, NULL, attempt) for each recorded success, then (false, id, kind, attempt,
-// max_attempts, timeout_us, input) for each claimed job.
+// Rows: (true, id, kind, attempt, ..., queue, run micros) for each recorded success, then
+// (false, id, kind, attempt, max_attempts, timeout_us, input, trace_id, queue, pickup micros:
+// claim time minus run_at, when it became runnable) for each claimed job.
 inline constexpr std::string_view kJobCompleteAndClaimSql =
     "WITH input AS ("
     "  SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS t(id, attempt, response)), "
@@ -124,7 +131,7 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
     "  FROM input i "
     "  WHERE o.id = i.id AND o.attempt = i.attempt AND " LONGRUN_LIVE("o.") " "
-    "  RETURNING o.id, o.attempt), "
+    "  RETURNING o.id, o.attempt, o.kind, o.queue, " LONGRUN_RUN_MICROS("o.") " AS micros), "
     "claimable AS ("
     "  SELECT id FROM operations"
     "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"
@@ -138,15 +145,17 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "    update_time = now(), "
     "    progress_percent = 0, progress_message = '', version = o.version + 1 "
     "  WHERE o.id = ANY(ARRAY(SELECT id FROM claimable)) "
-    "  RETURNING o.id, o.kind, o.attempt, o.max_attempts, o.timeout_us, o.input, o.trace_id) "
-    "SELECT true, id::text, NULL::text, attempt, NULL::int, NULL::int8, NULL::text, NULL::text "
-    "  FROM done "
+    "  RETURNING o.id, o.kind, o.queue, o.attempt, o.max_attempts, o.timeout_us, o.input, "
+    "    o.trace_id, (extract(epoch from now() - o.run_at) * 1000000)::int8 AS micros) "
+    "SELECT true, id::text, kind, attempt, NULL::int, NULL::int8, NULL::text, NULL::text, "
+    "  queue, micros FROM done "
     "UNION ALL "
     "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text, "
-    "  coalesce(trace_id, '') FROM claimed";
+    "  coalesce(trace_id, ''), queue, micros FROM claimed";
 
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure),
 // $6 progress percent and $7 progress message (NULL: keep the stored progress).
+// Returns the new state, queue, kind and run time (LONGRUN_RUN_MICROS).
 // A job whose cancellation was requested ends CANCELLED whatever the handler returned.
 #define LONGRUN_FAILURE_CODE "CASE WHEN state = 'CANCELLING' THEN 1 ELSE $3::int END"
 #define LONGRUN_FAILURE_MESSAGE \
@@ -167,7 +176,8 @@ inline constexpr std::string_view kJobCompleteFailureSql =
     "  attempts = " LONGRUN_APPEND_ATTEMPT(
         "", "CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'FAILED' END",
         LONGRUN_FAILURE_CODE, LONGRUN_FAILURE_MESSAGE) " "
-    "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("");
+    "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("") " "
+    "RETURNING state::text, queue, kind, " LONGRUN_RUN_MICROS("");
 
 // Progress of many running jobs in one statement, each fenced by (id, attempt) and a live
 // state; returns the rows it changed. $1 ids (uuid[]), $2 attempts (int[]), $3 percents
@@ -204,7 +214,8 @@ inline constexpr std::string_view kJobReleaseSql =
 // Jobs whose lease expired (worker crashed or stalled): back to the queue, or FAILED on the
 // last attempt, or CANCELLED if cancellation was requested. The UPDATE re-checks the lease
 // on the locked row, so a completion that committed first is never undone, and one that
-// comes later finds a new state and changes nothing. $1 batch size.
+// comes later finds a new state and changes nothing. $1 batch size. Returns each rescued
+// job's new state, queue, kind and run time (LONGRUN_RUN_MICROS).
 #define LONGRUN_RESCUE_CODE "CASE WHEN o.state = 'CANCELLING' THEN 1 ELSE 14 END"
 #define LONGRUN_RESCUE_MESSAGE                                                              \
   "CASE WHEN o.state = 'CANCELLING' THEN 'cancelled by request' "                          \
@@ -230,11 +241,11 @@ inline constexpr std::string_view kJobRescueStuckSql =
                                              LONGRUN_RESCUE_MESSAGE) " "
     "  FROM stuck WHERE o.id = stuck.id AND o.state IN ('RUNNING', 'CANCELLING') "
     "    AND o.lease_expires_at < now() "
-    "  RETURNING o.id) "
-    "SELECT count(*) FROM rescued";
+    "  RETURNING o.state::text, o.queue, o.kind, " LONGRUN_RUN_MICROS("o.") ") "
+    "SELECT * FROM rescued";
 
 // Jobs nobody started within the schedule-to-start limit (e.g. a kind no worker serves).
-// $1 limit micros, $2 batch size, $3 limit as text for the message.
+// $1 limit micros, $2 batch size, $3 limit as text for the message. Returns queue, kind.
 inline constexpr std::string_view kJobFailUnstartedSql =
     "WITH late AS ("
     "  SELECT id FROM operations "
@@ -245,7 +256,8 @@ inline constexpr std::string_view kJobFailUnstartedSql =
     "  error_message = 'not started within ' || $3 || ' of its scheduled time: no worker "
     "claimed kind \"' || o.kind || '\" on queue \"' || o.queue || '\"', "
     "  end_time = now(), update_time = now(), version = o.version + 1 "
-    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0";
+    "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0 "
+    "RETURNING o.queue, o.kind";
 
 // Retention: deletes one small batch of finished operations of one state older than the
 // TTL (attempt rows go with them). $1 state, $2 ttl micros, $3 batch size.
@@ -283,8 +295,27 @@ inline constexpr std::string_view kOperationDeleteSql =
 // statement (and so a transaction) of its own whose commit does not wait for a WAL flush
 // (set_config(..., true) lasts until that commit; see 0003_wake_outside_insert.sql). One
 // round trip.
+// The payload is '@' and the sending time in microseconds since the epoch (see
+// 0008_notify_timestamp.sql).
 inline constexpr std::string_view kJobWakeSql =
-    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('longrun_jobs', '')";
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('longrun_jobs', "
+    "  '@' || (extract(epoch from clock_timestamp()) * 1000000)::int8)";
+
+// Unfinished jobs per queue for the metrics sampler: one scan of each partial index's rows
+// (waiting: operations_runnable_idx, running: operations_lease_idx), never the history.
+// Rows: queue, due waiting, not yet due, running, age of the oldest due job in microseconds.
+inline constexpr std::string_view kQueueDepthListSql =
+    "SELECT queue, sum(due)::int8, sum(later)::int8, sum(running)::int8, "
+    "  coalesce(max(age), 0)::int8 FROM ("
+    "  SELECT queue, count(*) FILTER (WHERE run_at <= now()) AS due, "
+    "    count(*) FILTER (WHERE run_at > now()) AS later, 0 AS running, "
+    "    (extract(epoch from now() - min(run_at) FILTER (WHERE run_at <= now())) * 1000000)::int8 "
+    "      AS age "
+    "   FROM operations WHERE state IN ('QUEUED', 'RETRY_WAIT') GROUP BY queue "
+    "  UNION ALL "
+    "  SELECT queue, 0, 0, count(*), NULL FROM operations "
+    "   WHERE state IN ('RUNNING', 'CANCELLING') GROUP BY queue) t "
+    "GROUP BY queue ORDER BY queue";
 
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobWake", kJobWakeSql},
@@ -304,6 +335,7 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobCompleteSuccess", kJobCompleteSuccessSql},
     {"JobCompleteFailure", kJobCompleteFailureSql},
     {"JobProgressBatch", kJobProgressBatchSql},
+    {"QueueDepthList", kQueueDepthListSql},
 };
 
 }  // namespace longrun::store::pg
