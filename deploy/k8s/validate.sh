@@ -103,9 +103,12 @@ if ! $k8s_only; then
   done
   for tests in "$deploy_dir"/prometheus/*-rules_test.yaml; do
     [ -f "$tests" ] || continue
-    (cd "$(dirname "$tests")" && promtool test rules "$(basename "$tests")") >"$tmp/promtool.log" 2>&1 ||
-      { cat "$tmp/promtool.log" >&2; status=1; }
-    echo "ok: $(basename "$tests"): $(grep -c '^  - interval' "$tests") alert test(s) pass"
+    if (cd "$(dirname "$tests")" && promtool test rules "$(basename "$tests")") >"$tmp/promtool.log" 2>&1; then
+      echo "ok: $(basename "$tests"): $(grep -c '^- interval' "$tests") alert test groups pass"
+    else
+      cat "$tmp/promtool.log" >&2
+      status=1
+    fi
   done
 fi
 
