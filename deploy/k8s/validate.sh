@@ -5,9 +5,11 @@
 # Grafana dashboards, the Prometheus rules and docs/RUNBOOK.md's PromQL (metric names, and
 # syntax with promtool), and runs the alert rules' unit tests (promtool test rules).
 #
-#   deploy/k8s/validate.sh [--deploy-dir=DIR] [--k8s-only]
+#   deploy/k8s/validate.sh [--deploy-dir=DIR] [--k8s-only] [--bin-dir=DIR]
 #
 # --deploy-dir checks another copy of deploy/ (the deliberate-error test uses this).
+# --bin-dir also checks that the flags and LONGRUN_* variables the manifests give
+# longrun-api and longrun-worker are ones the binaries in DIR list in --help.
 # KUBECTL picks the kubectl (default: the one on PATH). KUBECTL_COMPAT names a second one,
 # e.g. Debian's kubectl 1.20 with its old built-in kustomize: every overlay is then also
 # rendered with it, validated, and must give the same objects.
@@ -18,11 +20,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 deploy_dir="$root/deploy"
 k8s_only=false
+bin_dir=""
 for arg in "$@"; do
   case "$arg" in
     --deploy-dir=*) deploy_dir=$(cd "${arg#--deploy-dir=}" && pwd) ;;
     --k8s-only) k8s_only=true ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    --bin-dir=*) bin_dir=$(cd "${arg#--bin-dir=}" && pwd) ;;
+    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -81,6 +85,7 @@ for overlay in "$deploy_dir"/k8s/overlays/*/; do
   fi
   render "$overlay" "$kubectl" "$tmp/$name.yaml"
   validate manifests "${externals[@]}" "$name" "$tmp/$name.yaml" || status=1
+  [ -z "$bin_dir" ] || validate flags "$name" "$tmp/$name.yaml" "$bin_dir" || status=1
   if [ -n "${KUBECTL_COMPAT:-}" ]; then
     render "$overlay" "$KUBECTL_COMPAT" "$tmp/$name.compat.yaml"
     validate manifests "${externals[@]}" "$name (KUBECTL_COMPAT)" "$tmp/$name.compat.yaml" || status=1

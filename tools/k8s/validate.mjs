@@ -8,6 +8,9 @@
 //   node validate.mjs same A.yaml B.yaml
 //       Two renders hold the same objects, generated names' hash suffixes aside (kubectl
 //       1.20's kustomize and newer ones hash differently).
+//   node validate.mjs flags LABEL RENDERED.yaml BIN_DIR
+//       The flags and LONGRUN_* variables the manifests give longrun-api and longrun-worker
+//       exist: each binary's --help lists them.
 //   node validate.mjs promql --rules-out=FILE SOURCE...
 //       Collects the PromQL of Grafana dashboards (.json: every target's expr), Prometheus
 //       rule files (.yaml: every expr) and docs (.md: ```promql blocks), checks that each
@@ -23,6 +26,7 @@
 // Exit status: 0 when everything passes, 1 with one line per problem (naming the object and
 // the field path) otherwise, 2 on a usage error.
 
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -507,9 +511,57 @@ function promql(args) {
   return `${exprs.length} PromQL expressions from ${sources.map((s) => path.basename(s)).join(", ")}`;
 }
 
+// Every --flag in the args of a container running a longrun binary, and every LONGRUN_*
+// variable in its env, must be one that binary's --help lists.
+function flags(args) {
+  if (args.length !== 3) usage("flags LABEL RENDERED.yaml BIN_DIR");
+  const [label, file, binDir] = args;
+  const helps = new Map();
+  const helpOf = (binary) => {
+    if (!helps.has(binary)) {
+      const out = spawnSync(path.join(binDir, binary), ["--help"], { encoding: "utf8" });
+      if (out.status !== 0) {
+        problem(label, `${path.join(binDir, binary)} --help failed: ${out.error?.message ?? out.stderr}`);
+        helps.set(binary, null);
+      } else {
+        helps.set(binary, {
+          flags: new Set([...out.stdout.matchAll(/^  --([a-z0-9-]+)/gm)].map((m) => m[1])),
+          env: new Set([...out.stdout.matchAll(/\[env (LONGRUN_[A-Z0-9_]+)\]/g)].map((m) => m[1])),
+        });
+      }
+    }
+    return helps.get(binary);
+  };
+  let checked = 0;
+  const objects = readObjects(file);
+  for (const o of objects) {
+    for (const c of podSpecOf(o)?.containers ?? []) {
+      const binary = path.basename(String(c.command?.[0] ?? ""));
+      if (!/^longrun-(api|worker)$/.test(binary)) continue;
+      const help = helpOf(binary);
+      if (help === null) continue;
+      const at = `${label}: ${o.kind}/${o.metadata?.name} container ${c.name}`;
+      for (const arg of [...(c.command ?? []).slice(1), ...(c.args ?? [])]) {
+        const m = /^--([a-z0-9-]+)/.exec(String(arg));
+        if (m !== null && !help.flags.has(m[1])) problem(at, `${binary} has no flag --${m[1]}`);
+      }
+      const envNames = [...(c.env ?? []).map((e) => e.name)];
+      for (const from of c.envFrom ?? []) {
+        const cm = objects.find((x) => x.kind === "ConfigMap" && x.metadata?.name === from.configMapRef?.name);
+        envNames.push(...Object.keys(cm?.data ?? {}));
+      }
+      for (const name of envNames) {
+        if (name.startsWith("LONGRUN_") && !help.env.has(name)) problem(at, `${binary} reads no variable ${name}`);
+      }
+      checked += 1;
+    }
+  }
+  return `${label}: the flags and LONGRUN_* variables of ${checked} containers exist in the binaries`;
+}
+
 const [command, ...rest] = process.argv.slice(2);
-const commands = { manifests, same, promql };
-if (!(command in commands)) usage("command must be one of: manifests, same, promql");
+const commands = { manifests, same, promql, flags };
+if (!(command in commands)) usage("command must be one of: manifests, same, promql, flags");
 const summary = await commands[command](rest);
 if (problems.length > 0) {
   for (const p of problems) process.stderr.write(`${p}\n`);

@@ -16,12 +16,13 @@ running, finished), checks that
 
 import os
 import re
+import subprocess
 import sys
 import uuid
 
 import yaml
 
-from harness import check, main as harness_main, psql, say
+from harness import PSQL, check, main as harness_main, psql, say
 
 STUBS = ("status_pb2",)
 
@@ -89,7 +90,13 @@ def run_test(env, stubs):
               "14, \"attempt 1 lost its worker\"]]')" % stuck)
     sql = re.sub(r"'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'",
                  "'%s'" % stuck, runbook_sql(env.repo))
-    out = psql(url, sql)
+    # A script (psql -c would print the last statement's result only), in UTC so that the
+    # decoded times below are known.
+    result = subprocess.run([PSQL, url, "-v", "ON_ERROR_STOP=1", "-qAt", "-f", "-"],
+                            input="SET TIME ZONE 'UTC';\n" + sql, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=60)
+    out = result.stdout
+    check(result.returncode == 0, "the runbook's SQL failed:\n%s" % out)
     say("# runbook SQL output:\n%s" % out)
     check("LEASE_EXPIRED" in out and "attempt 1 lost its worker" in out,
           "the attempt-history query did not decode the attempts entry")
