@@ -9,8 +9,14 @@ packages=(
   postgresql postgresql-contrib
   python3 python3-grpcio python3-grpc-tools python3-protobuf
   clang libclang-rt-14-dev
-  prometheus
+  python3-yaml prometheus
 )
+# deploy/k8s/validate.sh: kubectl renders the kustomizations, node and npm run the schema
+# checks (tools/k8s). Debian's kubernetes-client (kubectl 1.20) only where no kubectl exists:
+# a kubectl from elsewhere (machines of this kind ship one) conflicts with it.
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
