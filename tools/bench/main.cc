@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
             "--concurrency of each started worker (-1: 256 e2e/drain, 8 pickup, "
             "max(8, watch ops) watch)");
   flags.String("worker-bin", &o.worker_bin, "longrun-worker binary (default: next to this one)");
+  flags.String("worker-flags", &o.worker_flags,
+               "extra flags for every worker the bench starts, space-separated, e.g. "
+               "\"--metrics-listen=127.0.0.1:0\"");
   flags.Duration("worker-poll-interval", &o.worker_poll_interval, "--poll-interval of workers");
   flags.Int("watchers", &o.watchers, "watch: streams (1..10000)");
   flags.Int("watch-ops", &o.watch_ops, "watch: jobs watched (-1: max(1, watchers/10))");

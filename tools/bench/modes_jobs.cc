@@ -9,6 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "longrun/v1/workers.grpc.pb.h"
@@ -30,6 +31,9 @@ absl::Status StartWorkers(const Options& o, WorkerSet& ws, int64_t count, int64_
       absl::StrCat("--database-url=", o.database_url),
       absl::StrCat("--poll-interval=", absl::FormatDuration(o.worker_poll_interval)),
       absl::StrCat("--concurrency=", concurrency)};
+  for (absl::string_view flag : absl::StrSplit(o.worker_flags, ' ', absl::SkipEmpty())) {
+    args.emplace_back(flag);
+  }
   return ws.Start(o.worker_bin, args, count, o.log_dir, tag);
 }
 

@@ -13,6 +13,7 @@
 # Environment:
 #   RUNS=3         repeat each mode; longrun-bench prints every run and the median
 #   API_FLAGS=...  extra longrun-api flags, e.g. "--db-pool-size=16"
+#   WORKER_FLAGS=...  extra flags for the workers the modes start (longrun-bench --worker-flags)
 #   KEEP_DB=1      keep the database (and the cluster running) for inspection
 #   SEED_TERMINAL=N  before the modes, fill the table with N finished (SUCCEEDED) operations
 #                  with realistic payloads, to measure how the hot path copes with retained
@@ -114,13 +115,14 @@ SQL
 fi
 # Port 0: the api picks a free port and logs it ("event=serving address=HOST:PORT").
 # shellcheck disable=SC2086
-"$bin/longrun-api" --listen=127.0.0.1:0 --database-url="$url" ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &
+"$bin/longrun-api" --listen=127.0.0.1:0 --port-file="$logs/api.port" --database-url="$url" \
+  ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &
 api_pid=$!
 up=0
 server=""
 for _ in $(seq 1 100); do
-  if [ -z "$server" ]; then
-    server=$(sed -nE 's/.* event=serving address=([0-9.]+:[0-9]+).*/\1/p' "$logs/api.log" | head -1)
+  if [ -z "$server" ] && [ -s "$logs/api.port" ]; then
+    server="127.0.0.1:$(cat "$logs/api.port")"
   fi
   if [ -n "$server" ]; then
     out=$("$bin/longrunctl" --server="$server" get operations/00000000-0000-0000-0000-000000000000 2>&1 || true)
@@ -142,7 +144,7 @@ for mode in "${modes[@]}"; do
   set +e
   timeout -k 30 "${MODE_TIMEOUT:-1800}" "$bin/longrun-bench" "$mode" --server="$server" \
     --database-url="$url" --api-pid="$api_pid" --pg-pid="$pg_pid" --runs="${RUNS:-1}" \
-    --log-dir="$logs" "${flags[@]}" 9>&-
+    --log-dir="$logs" --worker-flags="${WORKER_FLAGS:-}" "${flags[@]}" 9>&-
   rc=$?
   set -e
   [ "$rc" = 0 ] || failed+=("$mode (exit $rc)")

@@ -4,11 +4,15 @@
 # longrun-worker in the background, then shows a demo job going QUEUED -> RUNNING ->
 # SUCCEEDED. Re-running restarts api and worker. Stop everything with tools/dev/down.sh.
 #
-# Environment: LONGRUN_LISTEN (default 127.0.0.1:50051), LONGRUN_WORKER_CONCURRENCY (8).
+# Environment: LONGRUN_LISTEN (default 127.0.0.1:50051), LONGRUN_WORKER_CONCURRENCY (8),
+# LONGRUN_API_METRICS (127.0.0.1:9090) and LONGRUN_WORKER_METRICS (127.0.0.1:9091): where
+# api and worker serve Prometheus /metrics.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 state="$root/.state"
 listen=${LONGRUN_LISTEN:-127.0.0.1:50051}
+api_metrics=${LONGRUN_API_METRICS:-127.0.0.1:9090}
+worker_metrics=${LONGRUN_WORKER_METRICS:-127.0.0.1:9091}
 mkdir -p "$state/logs"
 
 "$root/tools/dev/deps.sh"
@@ -35,10 +39,12 @@ stop_pidfile "$state/worker.pid"
 stop_pidfile "$state/api.pid"
 
 echo "==> starting longrun-api on $listen and longrun-worker"
-nohup "$bin/longrun-api" --listen="$listen" --database-url="$url" >>"$state/logs/api.log" 2>&1 &
+nohup "$bin/longrun-api" --listen="$listen" --database-url="$url" \
+  --metrics-listen="$api_metrics" >>"$state/logs/api.log" 2>&1 &
 echo $! >"$state/api.pid"
 nohup "$bin/longrun-worker" --database-url="$url" \
-  --concurrency="${LONGRUN_WORKER_CONCURRENCY:-8}" >>"$state/logs/worker.log" 2>&1 &
+  --concurrency="${LONGRUN_WORKER_CONCURRENCY:-8}" --metrics-listen="$worker_metrics" \
+  >>"$state/logs/worker.log" 2>&1 &
 echo $! >"$state/worker.pid"
 
 export LONGRUN_SERVER=$listen
@@ -70,5 +76,6 @@ echo "$op"
 echo
 echo "longrun is up: api $listen (pid $(cat "$state/api.pid")), worker (pid $(cat "$state/worker.pid"))"
 echo "database: $url"
+echo "metrics: http://$api_metrics/metrics (api), http://$worker_metrics/metrics (worker)"
 echo "logs: $state/logs/   try: build/bin/longrunctl submit demo.sha256 --input='{\"text\":\"hi\"}' --wait"
 echo "stop: tools/dev/down.sh"
