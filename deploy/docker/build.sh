@@ -20,7 +20,7 @@ for arg in "$@"; do
     --tag=*) image=${arg#--tag=} ;;
     --base=*) base=${arg#--base=} ;;
     --jobs=*) jobs=${arg#--jobs=} ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) die "unknown argument $arg (see --help)" ;;
   esac
 done

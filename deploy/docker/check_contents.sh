@@ -14,28 +14,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-for arg in "$@"; do
-  case "$arg" in
-    --tag=*) image=${arg#--tag=} ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) die "unknown argument $arg (see --help)" ;;
-  esac
-done
-
-ensure_podman
-pm image exists "$image" || die "image $image not in local storage: run deploy/docker/build.sh"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/longrun-contents.XXXXXX")
+setup_image_check "$@"
 cid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT
-  [ -z "$cid" ] || timeout 60 podman "${podman_args[@]}" rm -f "$cid" >/dev/null 2>&1 || true
-  rm -rf "$work"
-  [ "$rc" = 0 ] && log "OK" || log "FAILED"
-  exit "$rc"
+remove_container() {
+  [ -z "$cid" ] || pmt 60 rm -f "$cid" >/dev/null 2>&1
 }
-trap cleanup EXIT
+with_workdir remove_container
 failures=0
 fail() { log "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -48,10 +32,10 @@ env=$(pm image inspect -f '{{join .Config.Env " "}}' "$image")
 [[ " $env" == *" PATH="*/usr/local/bin* ]] || fail "PATH in the image's Env lacks /usr/local/bin"
 
 # Its files, all layers applied ("create" starts nothing).
-cid=$(timeout 120 podman "${podman_args[@]}" create "$image")
+cid=$(pmt 120 create "$image")
 rootfs="$work/rootfs"
 mkdir "$rootfs"
-timeout 300 podman "${podman_args[@]}" export "$cid" | tar -x -C "$rootfs" --exclude='dev/*'
+pmt 300 export "$cid" | tar -x -C "$rootfs" --exclude='dev/*'
 log "unpacked $image ($(du -sh "$rootfs" | cut -f1))"
 
 leftovers=$(cd "$rootfs" && find var/lib/apt/lists var/cache/apt -mindepth 1 \

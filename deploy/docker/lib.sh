@@ -26,6 +26,8 @@ fi
 [ -n "${LONGRUN_STORAGE_DRIVER:-}" ] && podman_args+=(--storage-driver "$LONGRUN_STORAGE_DRIVER")
 
 pm() { podman "${podman_args[@]}" "$@"; }
+# pm with a time limit in seconds: pmt SECONDS ARGS... (timeout cannot run a function).
+pmt() { local t=$1; shift; timeout "$t" podman "${podman_args[@]}" "$@"; }
 
 log() { echo "$(basename "$0"): $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -52,4 +54,39 @@ ensure_podman() {
   local pkgs=(podman runc)
   [ "$(id -u)" = 0 ] || pkgs+=(uidmap)
   ensure_packages "${pkgs[@]}"
+}
+
+# The running script's header comment (its usage).
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+
+# smoke.sh and check_contents.sh: parses --tag=TAG and --help, makes sure podman is installed
+# and the image is in local storage.
+setup_image_check() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --tag=*) image=${arg#--tag=} ;;
+      -h|--help) usage; exit 0 ;;
+      *) die "unknown argument $arg (see --help)" ;;
+    esac
+  done
+  ensure_podman
+  pm image exists "$image" || die "image $image not in local storage: run deploy/docker/build.sh"
+}
+
+# Makes the throwaway directory $work. At exit, the function named $1 (the script's own
+# cleanup) runs with the exit status as its argument, then $work is removed and the script
+# reports OK or FAILED.
+with_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/longrun-$(basename "$0" .sh).XXXXXX")
+  cleanup_fn=$1
+  trap finish_workdir EXIT
+}
+finish_workdir() {
+  local rc=$?
+  trap - EXIT
+  "$cleanup_fn" "$rc" || true
+  rm -rf "$work"
+  if [ "$rc" = 0 ]; then log "OK"; else log "FAILED"; fi
+  exit "$rc"
 }

@@ -14,39 +14,24 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-for arg in "$@"; do
-  case "$arg" in
-    --tag=*) image=${arg#--tag=} ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) die "unknown argument $arg (see --help)" ;;
-  esac
-done
-
-ensure_podman
-pm image exists "$image" || die "image $image not in local storage: run deploy/docker/build.sh"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/longrun-smoke.XXXXXX")
-containers=()
+setup_image_check "$@"
 pg_dir=""
-cleanup() {
-  local rc=$? id
-  trap - EXIT
-  for id in "${containers[@]}"; do
+# Removes the containers (a failed run shows their logs first) and the private PostgreSQL.
+stop_all() {
+  local rc=$1 cidfile id
+  for cidfile in "$work"/*.cid; do
+    [ -s "$cidfile" ] || continue
+    id=$(cat "$cidfile")
+    pmt 30 container exists "$id" || continue  # a --rm one that finished
     if [ "$rc" != 0 ]; then
       log "logs of container ${id:0:12}:"
-      timeout 30 podman "${podman_args[@]}" logs --tail=40 "$id" >&2 || true
+      pmt 30 logs --tail=40 "$id" >&2 || true
     fi
-    timeout 60 podman "${podman_args[@]}" rm -f -t 5 "$id" >/dev/null 2>&1 || true
+    pmt 60 rm -f -t 5 "$id" >/dev/null 2>&1 || true
   done
   [ -z "$pg_dir" ] || "$repo_root/tools/dev/pg.sh" destroy "$pg_dir" || true
-  rm -rf "$work"
-  [ "$rc" = 0 ] && log "OK" || log "FAILED"
-  exit "$rc"
 }
-trap cleanup EXIT
-
-# pm with a time limit (pm is a function, which timeout cannot run).
-pmt() { local t=$1; shift; timeout "$t" podman "${podman_args[@]}" "$@"; }
+with_workdir stop_all
 
 if [ -n "${LONGRUN_DATABASE_URL:-}" ]; then
   log "using LONGRUN_DATABASE_URL"
@@ -64,23 +49,25 @@ run_opts=(--network=host --read-only --read-only-tmpfs=false --cap-drop=ALL
 mkdir -m 0777 "$work/ports"
 chmod 0777 "$work/ports"  # whatever the umask: the api writes here as user 65532
 
-# Runs a container in the background and remembers its ID for cleanup.
+# Runs a container in the background; podman writes its ID to $work/NAME.cid before starting
+# it, so cleanup finds even one that failed to start. Prints the ID.
 start() {
-  local id
-  id=$(pmt 120 run -d "${run_opts[@]}" "$@")
-  containers+=("$id")
-  echo "$id"
+  local name=$1
+  shift
+  pmt 120 run -d --cidfile="$work/$name.cid" "${run_opts[@]}" "$@" >/dev/null
+  cat "$work/$name.cid"
 }
 running() { [ "$(pmt 30 inspect -f '{{.State.Running}}' "$1")" = true ]; }
+# longrunctl from the image (called in $(...), so the ID file is named by that subshell's PID).
 ctl() {
-  pmt 120 run --rm "${run_opts[@]}" -e LONGRUN_SERVER="127.0.0.1:$port" \
-    --entrypoint longrunctl "$image" "$@"
+  pmt 120 run --rm --cidfile="$work/ctl.$BASHPID.cid" "${run_opts[@]}" \
+    -e LONGRUN_SERVER="127.0.0.1:$port" --entrypoint longrunctl "$image" "$@"
 }
 
 log "migrating"
-pmt 120 run --rm "${run_opts[@]}" "$image" migrate
+pmt 120 run --rm --cidfile="$work/migrate.cid" "${run_opts[@]}" "$image" migrate >&2 || die "migrate failed"
 
-api=$(start -v "$work/ports:/ports" "$image" --listen=127.0.0.1:0 --port-file=/ports/api.port)
+api=$(start api -v "$work/ports:/ports" "$image" --listen=127.0.0.1:0 --port-file=/ports/api.port)
 for _ in $(seq 1 600); do
   [ -s "$work/ports/api.port" ] && break
   running "$api" || die "longrun-api exited before serving"
@@ -90,10 +77,10 @@ done
 port=$(cat "$work/ports/api.port")
 log "longrun-api ${api:0:12} serving on 127.0.0.1:$port"
 
-worker=$(start --entrypoint longrun-worker "$image" --concurrency=2)
+worker=$(start worker --entrypoint longrun-worker "$image" --concurrency=2)
 log "longrun-worker ${worker:0:12} started"
 
-op=$(ctl submit demo.echo --input='{"smoke": "image"}')
+op=$(ctl submit demo.echo --input='{"smoke": "image"}') || die "longrunctl submit failed"
 name=$(echo "$op" | sed -nE 's/.*"name": *"(operations\/[^"]+)".*/\1/p')
 [ -n "$name" ] || die "submit printed no operation name: $op"
 log "submitted $name"
