@@ -99,7 +99,7 @@ int WaitAndPrint(longrun::v1::Operations::Stub& stub, google::longrunning::Opera
 std::string Bar(int percent) {
   constexpr int kWidth = 24;
   const int filled = std::clamp(percent, 0, 100) * kWidth / 100;
-  return "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
+  return absl::StrCat("[", std::string(filled, '#'), std::string(kWidth - filled, '.'), "]");
 }
 
 // Streams WatchOperation; see the usage text for the two output styles.
