@@ -26,6 +26,16 @@ absl::Status ApiConfig::Validate() const {
   if (metrics_queue_interval < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("--metrics-queue-interval must be at least 100ms");
   }
+  if (absl::Status s = tls.Validate(); !s.ok()) return s;
+  if (max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError("--max-concurrent-streams must be positive");
+  }
+  if (max_send_message_bytes < 4096) {
+    return absl::InvalidArgumentError("--max-send-message-bytes must be at least 4096");
+  }
+  if (min_client_ping_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--min-client-ping-interval must be at least 1s");
+  }
   if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be positive");
   if (watch_refresh < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("--watch-refresh must be at least 100ms");

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "libs/core/policy.h"
 #include "libs/core/submit.h"
+#include "libs/rpc/tls.h"
 
 namespace longrun::api {
 
@@ -28,6 +29,12 @@ struct ApiConfig {
   std::string metrics_listen;
   std::string metrics_port_file;
   absl::Duration metrics_queue_interval = absl::Seconds(10);
+  // Transport: TLS, and the HTTP/2 limits that stand in for fixes newer gRPC releases made
+  // (docs/SECURITY.md).
+  rpc::ServerTlsConfig tls;
+  int64_t max_concurrent_streams = 100;              // per connection
+  int64_t max_send_message_bytes = 4 << 20;
+  absl::Duration min_client_ping_interval = absl::Seconds(10);  // faster pings -> GOAWAY
   bool migrate_on_start = false;
   absl::Duration max_wait = absl::Seconds(60);          // WaitOperation cap
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations

@@ -22,6 +22,7 @@
 #include "libs/metrics/grpc_server_metrics.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/metrics/queue_sampler.h"
+#include "libs/rpc/tls.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
 #include "libs/store/pg/pg_operation_store.h"
@@ -96,6 +97,14 @@ int main(int argc, char** argv) {
                "LONGRUN_METRICS_LISTEN");
   flags.String("metrics-port-file", &config.metrics_port_file,
                "write the metrics port to this file once listening (for --metrics-listen=HOST:0)");
+  longrun::rpc::AddServerTlsFlags(flags, &config.tls);
+  flags.Int("max-concurrent-streams", &config.max_concurrent_streams,
+            "HTTP/2 streams (calls) open at once per client connection");
+  flags.Int("max-send-message-bytes", &config.max_send_message_bytes,
+            "largest message the api sends (an operation with its response)");
+  flags.Duration("min-client-ping-interval", &config.min_client_ping_interval,
+                 "clients pinging more often than this (keepalive) are sent GOAWAY after two "
+                 "warnings");
   flags.Duration("metrics-queue-interval", &config.metrics_queue_interval,
                  "with --metrics-listen: how often queue depths (longrun_queue_depth, "
                  "longrun_queue_oldest_age_seconds) are read from the database; one cheap "
@@ -241,9 +250,19 @@ int main(int argc, char** argv) {
   // Keep the health messages linked in, so reflection can describe grpc.health.v1.Health.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  auto credentials = longrun::rpc::MakeServerCredentials(config.tls);
+  if (!credentials.ok()) return Fail(credentials.status());
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(config.listen, *credentials, &selected_port);
+  // HTTP/2 limits (docs/SECURITY.md): streams per connection, keepalive enforcement.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config.max_concurrent_streams));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.min_client_ping_interval)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_send_message_bytes));
   // Room above the input limit so an oversized input is refused by validation, naming the
   // field, rather than by the transport.
   builder.SetMaxReceiveMessageSize(
@@ -261,7 +280,11 @@ int main(int argc, char** argv) {
     return Fail(absl::UnavailableError("cannot listen on " + config.listen));
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  LONGRUN_LOG(kInfo, "serving", {{"address", host + ":" + std::to_string(selected_port)}});
+  LONGRUN_LOG(kInfo, "serving", {{"address", host + ":" + std::to_string(selected_port)},
+                                 {"tls", config.tls.enabled() ? config.tls.client_auth == "none"
+                                                                    ? "on"
+                                                                    : "mtls-" + config.tls.client_auth
+                                                              : "off"}});
   if (!config.port_file.empty()) {
     if (absl::Status s = longrun::WritePortFile(config.port_file, selected_port); !s.ok()) return Fail(s);
   }

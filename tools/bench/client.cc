@@ -9,7 +9,9 @@ namespace longrun::bench {
 
 absl::StatusOr<std::unique_ptr<Clients>> Connect(const Options& o) {
   auto cl = std::make_unique<Clients>();
-  cl->channels = MakeChannels(o.server, o.channels);
+  auto channels = MakeChannels(o.server, o.channels, o.tls);
+  if (!channels.ok()) return channels.status();
+  cl->channels = *std::move(channels);
   if (absl::Status s = ConnectAll(cl->channels, absl::Seconds(10)); !s.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot reach ", o.server, ": ", s.message()));
   }

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/rpc/tls.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "longrun/v1/workers.grpc.pb.h"
@@ -188,8 +189,9 @@ LoopStats Enqueue(const Options& o, Clients& cl, const std::string& label, const
 // until `stop`. Returns the first RPC error.
 absl::Status RemoteWorkerLoop(const Options& o, int index, int64_t max_jobs,
                               std::atomic<bool>& stop, std::atomic<int64_t>& completed) {
-  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
-  auto stub = longrun::v1::Workers::NewStub(channel);
+  auto channel = longrun::rpc::MakeChannel(o.server, o.tls);
+  if (!channel.ok()) return channel.status();
+  auto stub = longrun::v1::Workers::NewStub(*channel);
   longrun::v1::LeaseJobsRequest lease;
   lease.set_worker_id(absl::StrCat("bench-remote-", index));
   lease.add_kinds("demo.echo");
@@ -413,8 +415,12 @@ RunResult RunIdleLeases(const Options& o, int run, Params& params) {
   lease.set_worker_id("bench-idle");
   lease.add_kinds(absl::StrCat("bench.idle.", o.run_id));
   lease.mutable_wait()->set_seconds(30);
-  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
-  auto stub = longrun::v1::Workers::NewStub(channel);
+  auto channel = longrun::rpc::MakeChannel(o.server, o.tls);
+  if (!channel.ok()) {
+    r.failure = std::string(channel.status().message());
+    return r;
+  }
+  auto stub = longrun::v1::Workers::NewStub(*channel);
   struct Call {
     grpc::ClientContext ctx;
     longrun::v1::LeaseJobsResponse response;

@@ -6,6 +6,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/status/statusor.h"
+#include "libs/rpc/tls.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,7 +22,8 @@ namespace longrun::bench {
 
 // `n` separate HTTP/2 connections to `server`: each channel has its own subchannel pool
 // and a distinct channel argument, so gRPC does not share a connection between them.
-std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const std::string& server, int64_t n);
+absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> MakeChannels(
+    const std::string& server, int64_t n, const longrun::rpc::ClientTlsConfig& tls);
 // Connects every channel (or fails after `timeout`).
 absl::Status ConnectAll(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                         absl::Duration timeout);

@@ -113,7 +113,7 @@ CHECKPOINT;
 SQL
   echo "    seeded in $(( $(date +%s) - seed_start ))s" >&2
 fi
-# Port 0: the api picks a free port and logs it ("event=serving address=HOST:PORT").
+# Port 0: the api picks a free port and writes it to --port-file.
 # shellcheck disable=SC2086
 "$bin/longrun-api" --listen=127.0.0.1:0 --port-file="$logs/api.port" --database-url="$url" \
   ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &

@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/flags.h"
 #include "libs/rpc/convert.h"
+#include "libs/rpc/tls.h"
 #include "longrun/v1/operations.grpc.pb.h"
 
 namespace {
@@ -176,12 +177,16 @@ int main(int argc, char** argv) {
   flags.Int("page-size", &page_size, "list: operations per page (0: server default 50)");
   flags.String("page-token", &page_token, "list: continue from this token");
   flags.Bool("all", &all, "list: follow page tokens to the end");
+  longrun::rpc::ClientTlsConfig tls;
+  longrun::rpc::AddClientTlsFlags(flags, &tls);
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Usage(std::string(args.status().message()));
   if (flags.help_requested()) return 0;
   if (args->empty()) return Usage("missing command");
 
-  auto channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  auto made = longrun::rpc::MakeChannel(server, tls);
+  if (!made.ok()) return Usage(std::string(made.status().message()));
+  std::shared_ptr<grpc::Channel> channel = *std::move(made);
   auto stub = longrun::v1::Operations::NewStub(channel);
   const std::string& cmd = (*args)[0];
 

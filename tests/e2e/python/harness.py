@@ -195,10 +195,12 @@ class Env:
             check(rc is None, "%s (pid %d) exited early with %s" % (name, proc.pid, rc))
 
     def start_stack(self, worker_concurrency=2, ready_timeout=30, worker_binary=None,
-                    native_worker=True, api_args=()):
+                    native_worker=True, api_args=(), credentials=None):
         """Fresh database, migrate, longrun-api (with `api_args`) + longrun-worker (or
         `worker_binary`, a worker built on the SDK; none without `native_worker`); waits
-        until the API accepts connections. Returns (channel, "127.0.0.1:PORT")."""
+        until the API accepts connections, over TLS with `credentials` (grpc channel
+        credentials; the server name checked is "localhost"). Returns (channel,
+        "127.0.0.1:PORT")."""
         import grpc
         self.setup_database()
         self.run_migrate()
@@ -212,7 +214,11 @@ class Env:
             self.start_native_worker(worker_binary, worker_concurrency)
         deadline = time.monotonic() + ready_timeout
         addr = "127.0.0.1:%d" % self.await_port_file(port_file, deadline)
-        self.channel = channel = grpc.insecure_channel(addr)
+        if credentials is None:
+            self.channel = channel = grpc.insecure_channel(addr)
+        else:
+            self.channel = channel = grpc.secure_channel(
+                addr, credentials, options=(("grpc.ssl_target_name_override", "localhost"),))
         while True:
             self.check_alive()
             try:
