@@ -44,6 +44,26 @@ def load_stubs(proto_dir):
     return workers_pb2, workers_pb2_grpc
 
 
+
+def open_channel(args):
+    """A plaintext channel, or TLS (mTLS with a client certificate) with --tls-ca-file."""
+    import grpc
+    if not args.tls_ca_file:
+        return grpc.insecure_channel(args.server)
+
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(args.tls_ca_file),
+        private_key=read(args.tls_key_file) if args.tls_key_file else None,
+        certificate_chain=read(args.tls_cert_file) if args.tls_cert_file else None)
+    options = []
+    if args.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", args.tls_server_name))
+    return grpc.secure_channel(args.server, credentials, options=options)
+
+
 class Stop(Exception):
     """The job must stop: cancelled, lease lost or the worker is shutting down."""
 
@@ -80,7 +100,7 @@ class Worker:
     def __init__(self, args, pb, rpc):
         import grpc
         self.args, self.pb, self.grpc = args, pb, grpc
-        self.stub = rpc.WorkersStub(grpc.insecure_channel(args.server))
+        self.stub = rpc.WorkersStub(open_channel(args))
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.concurrency)
         self.jobs = {}                # lease token -> Job, while held
         self.lock = threading.Lock()
@@ -220,6 +240,10 @@ def main():
                         help="seconds each lease lasts; heartbeats every third of it")
     parser.add_argument("--shutdown-grace", type=float, default=10.0,
                         help="seconds running jobs get to finish on SIGTERM")
+    parser.add_argument("--tls-ca-file", help="PEM bundle to verify the server; turns TLS on")
+    parser.add_argument("--tls-cert-file", help="PEM client certificate (mTLS)")
+    parser.add_argument("--tls-key-file", help="PEM key of --tls-cert-file")
+    parser.add_argument("--tls-server-name", help="name expected in the server's certificate")
     parser.add_argument("--proto-dir", default=os.path.join(HERE, "..", "..", "proto"),
                         help="longrun's proto/ directory (stubs are generated from it)")
     args = parser.parse_args()

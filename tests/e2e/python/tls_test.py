@@ -5,7 +5,8 @@ Certificates are made in the test with the openssl command: two CAs, server cert
 "localhost" from each, and a client certificate from the first.
   1. --tls-client-auth=require: a client with the CA and its certificate calls Submit and
      GetOperation; a client without a certificate, and a plaintext client, are refused;
-     longrunctl --tls-ca-file/--tls-cert-file/--tls-key-file works too.
+     longrunctl --tls-ca-file/--tls-cert-file/--tls-key-file works too, and so does a remote
+     worker (examples/python-worker) with the same flags.
   2. The server's certificate and key files are replaced by ones from the second CA (as
      cert-manager or a Secret mount does): within --tls-reload-interval a client that trusts
      only the second CA connects, without a restart, and the process is the same one.
@@ -126,6 +127,26 @@ def run_test(env, stubs):
     check(ctl.returncode == 0 and '"done":true' in ctl.stdout.replace(" ", ""),
           "longrunctl over mTLS: exit %d: %s" % (ctl.returncode, ctl.stdout))
     say("# longrunctl --tls-ca-file/--tls-cert-file/--tls-key-file works")
+
+    # A remote worker (examples/python-worker) over mTLS: longrun.v1.Workers behind TLS too.
+    env.spawn("worker.py", [sys.executable,
+                            os.path.join(env.repo, "examples", "python-worker", "worker.py"),
+                            "--server=" + addr, "--proto-dir=" + os.path.join(env.repo, "proto"),
+                            "--tls-ca-file=" + ca1[1], "--tls-cert-file=" + client[1],
+                            "--tls-key-file=" + client[0], "--tls-server-name=localhost"])
+    request = v1.SubmitRequest(kind="example.wordcount")
+    request.input.update({"text": "two words"})
+    counted = ops.Submit(request, timeout=RPC_TIMEOUT).name
+    deadline = time.monotonic() + 60
+    while True:
+        op = ops.GetOperation(v1.GetOperationRequest(name=counted), timeout=RPC_TIMEOUT)
+        if op.done:
+            break
+        env.check_alive()
+        check(time.monotonic() < deadline, "%s not done by the remote worker over mTLS" % counted)
+        time.sleep(0.05)
+    check(op.HasField("response"), "the remote worker's job failed: %s" % op.error.message)
+    say("# a remote worker leased and completed a job over mTLS")
 
     # Rotation: the server's files now hold a certificate from the second CA.
     trusts_two = grpc.ssl_channel_credentials(root_certificates=read(ca2[1]),
