@@ -33,6 +33,7 @@ struct JobClaimParams {
   std::string worker_id;
   std::vector<std::string> kinds;   // only these kinds; must not be empty
   std::vector<std::string> queues;  // only these queues; empty: every queue
+  std::string tenant;               // only this tenant's jobs; empty: every tenant
   int32_t limit = 1;                // at most this many (the worker's free slots)
   absl::Duration lease = absl::Seconds(30);
 };

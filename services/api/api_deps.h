@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "libs/concurrency/executor.h"
+#include "services/api/call_auth.h"
 #include "services/api/operations_logic.h"
 #include "services/api/submit_batcher.h"
 #include "services/api/watch_hub.h"
@@ -16,7 +17,15 @@ struct ApiDeps {
   WatchHub& hub;                    // WatchOperation and WaitOperation
   SubmitBatcher& submit_batcher;    // group commit of Submits
   absl::Duration max_wait = absl::Seconds(60);  // cap on a WaitOperation
+  // The auth interceptor's decisions; nullptr with --auth=none (every caller is Caller{}).
+  const CallAuthTable* auth = nullptr;
 };
+
+// The caller of the call `ctx`, or why it is refused (see call_auth.h).
+inline absl::StatusOr<Caller> CallerOf(const CallAuthTable* auth, const void* ctx) {
+  if (auth == nullptr) return Caller{};
+  return auth->Get(ctx);
+}
 
 }  // namespace longrun::api
 

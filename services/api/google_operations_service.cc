@@ -7,7 +7,7 @@ namespace longrun::api {
 grpc::ServerUnaryReactor* GoogleOperationsService::GetOperation(
     grpc::CallbackServerContext* ctx, const google::longrunning::GetOperationRequest* request,
     google::longrunning::Operation* response) {
-  return HandleGetOperation(ctx, deps_.executor, deps_.logic, request->name(), response);
+  return HandleGetOperation(ctx, deps_, request->name(), response);
 }
 
 grpc::ServerUnaryReactor* GoogleOperationsService::WaitOperation(
@@ -20,7 +20,7 @@ grpc::ServerUnaryReactor* GoogleOperationsService::WaitOperation(
 grpc::ServerUnaryReactor* GoogleOperationsService::ListOperations(
     grpc::CallbackServerContext* ctx, const google::longrunning::ListOperationsRequest* request,
     google::longrunning::ListOperationsResponse* response) {
-  return HandleListOperations(ctx, deps_.executor, deps_.logic,
+  return HandleListOperations(ctx, deps_,
                               {request->name(), request->filter(), request->page_size(),
                                request->page_token()},
                               response);
@@ -29,15 +29,13 @@ grpc::ServerUnaryReactor* GoogleOperationsService::ListOperations(
 grpc::ServerUnaryReactor* GoogleOperationsService::CancelOperation(
     grpc::CallbackServerContext* ctx, const google::longrunning::CancelOperationRequest* request,
     google::protobuf::Empty*) {
-  return RunUnary(ctx, deps_.executor,
-                  [this, request]() { return deps_.logic.Cancel(request->name()).status(); });
+  return HandleCancelOperation(ctx, deps_, request->name(), nullptr);
 }
 
 grpc::ServerUnaryReactor* GoogleOperationsService::DeleteOperation(
     grpc::CallbackServerContext* ctx, const google::longrunning::DeleteOperationRequest* request,
     google::protobuf::Empty*) {
-  return RunUnary(ctx, deps_.executor,
-                  [this, request]() { return deps_.logic.Delete(request->name()); });
+  return HandleDeleteOperation(ctx, deps_, request->name());
 }
 
 }  // namespace longrun::api

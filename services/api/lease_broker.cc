@@ -40,7 +40,7 @@ uint64_t LeaseBroker::Lease(LeaseRequest request, Done done) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       handle = next_handle_++;
-      GroupKey key{request.kinds, request.queues};
+      GroupKey key{request.kinds, request.queues, request.tenant};
       Group& group = groups_[key];
       // A newcomer gets a claim, unless the group's last one found the queue dry and no
       // wake-up or poll came since (idle long polls that keep arriving cost nothing).
@@ -141,6 +141,7 @@ bool LeaseBroker::TryHead(const GroupKey& key, LeaseRunResult& result) {
   auto claimed = store_.JobClaim({.worker_id = request.worker_id,
                                   .kinds = request.kinds,
                                   .queues = request.queues,
+                                  .tenant = request.tenant,
                                   .limit = request.max_jobs,
                                   .lease = request.lease});
   ++result.claims;

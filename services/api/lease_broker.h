@@ -1,7 +1,7 @@
 // LeaseBroker: claims jobs for remote workers (longrun.v1.Workers/LeaseJobs), including
 // their long polls, on one thread of its own.
 //
-// Waiters are grouped by what they may claim (kinds + queues); each group is a FIFO. A group
+// Waiters are grouped by what they may claim (kinds, queues, tenant); each group is a FIFO. A group
 // is tried when a waiter joins it (unless its last claim found the queue dry and nothing
 // woke us since), when runnable jobs may exist (Wake: the same NOTIFY that wakes native
 // workers) and at least every poll interval (retries and scheduled jobs coming
@@ -20,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <tuple>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -40,6 +41,7 @@ struct LeaseRequest {
   std::string worker_id;
   std::vector<std::string> kinds;   // sorted, not empty
   std::vector<std::string> queues;  // sorted; empty: every queue
+  std::string tenant;               // only this tenant's jobs; empty: every tenant (admin)
   int32_t max_jobs = 1;
   absl::Duration lease = absl::Seconds(30);
   absl::Time deadline;  // answer empty once this passes (now: do not wait)
@@ -90,7 +92,8 @@ class LeaseBroker {
     bool due = true;   // a claim may find something
     bool dry = false;  // the last claim came back short, and nothing woke us since
   };
-  using GroupKey = std::pair<std::vector<std::string>, std::vector<std::string>>;
+  // (kinds, queues, tenant): waiters that may claim the same jobs.
+  using GroupKey = std::tuple<std::vector<std::string>, std::vector<std::string>, std::string>;
   void Loop();
   // Claims for the oldest waiter of `key`. False when the group's turn is over.
   bool TryHead(const GroupKey& key, LeaseRunResult& result);

@@ -16,11 +16,12 @@ OperationsLogic::OperationsLogic(store::OperationStore& store, core::SubmitLimit
       page_token_secret_(std::move(page_token_secret)) {}
 
 absl::StatusOr<store::OperationInsertParams> OperationsLogic::PrepareSubmit(
-    const core::SubmitSpec& spec) {
+    const Caller& caller, const core::SubmitSpec& spec) {
   const absl::Time now = clock_();
   LONGRUN_RETURN_IF_ERROR(core::ValidateSubmit(spec, limits_, now));
   store::OperationInsertParams params;
   params.id = core::NewOperationId(now);
+  params.tenant = caller.tenant;
   params.spec = spec;
   params.max_attempts = spec.max_attempts > 0 ? spec.max_attempts : limits_.default_max_attempts;
   if (!spec.request_id.empty()) params.fingerprint = core::SubmitFingerprint(spec, limits_);
@@ -33,33 +34,45 @@ absl::StatusOr<core::Operation> OperationsLogic::SubmitResult(
   return std::move(result->operation);
 }
 
-absl::StatusOr<core::Operation> OperationsLogic::Get(absl::string_view name) {
+absl::StatusOr<core::Operation> OperationsLogic::Get(const Caller& caller,
+                                                     absl::string_view name) {
   LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
-  return store_.OperationGet({.id = id});
+  if (!caller.admin) return store_.OperationGet({.id = id, .tenant = caller.tenant});
+  // An admin reads any tenant's operation.
+  LONGRUN_ASSIGN_OR_RETURN(std::vector<core::Operation> ops, store_.OperationGetMany({id}));
+  if (ops.empty()) {
+    return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(id), " not found"));
+  }
+  return std::move(ops[0]);
 }
 
-absl::StatusOr<core::Operation> OperationsLogic::Cancel(absl::string_view name) {
+absl::StatusOr<core::Operation> OperationsLogic::Cancel(const Caller& caller,
+                                                        absl::string_view name) {
   LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
-  return store_.OperationCancel({.id = id});
+  return store_.OperationCancel({.id = id, .tenant = caller.tenant});
 }
 
-absl::Status OperationsLogic::Delete(absl::string_view name) {
+absl::Status OperationsLogic::Delete(const Caller& caller, absl::string_view name) {
   LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
-  return store_.OperationDelete({.id = id});
+  return store_.OperationDelete({.id = id, .tenant = caller.tenant});
 }
 
-absl::StatusOr<ListResult> OperationsLogic::List(const ListRequest& request) {
+absl::StatusOr<ListResult> OperationsLogic::List(const Caller& caller,
+                                                  const ListRequest& request) {
   if (!request.name.empty() && request.name != "operations") {
     return absl::InvalidArgumentError(
         absl::StrCat("name: must be \"operations\" or empty, got \"", request.name.substr(0, 80), "\""));
   }
   LONGRUN_ASSIGN_OR_RETURN(std::optional<core::FilterNode> filter, core::ParseFilter(request.filter));
   LONGRUN_ASSIGN_OR_RETURN(int32_t page_size, core::ResolvePageSize(request.page_size));
-  store::OperationListParams params{.filter = std::move(filter), .limit = page_size + 1};
+  store::OperationListParams params{
+      .tenant = caller.tenant, .filter = std::move(filter), .limit = page_size + 1};
+  // A token is bound to the tenant as well as the filter: another tenant's token is refused.
+  const std::string binding = absl::StrCat(caller.tenant, "\n", request.filter);
   if (!request.page_token.empty()) {
     LONGRUN_ASSIGN_OR_RETURN(
         core::PageCursor cursor,
-        core::DecodePageToken(request.page_token, request.filter, page_token_secret_));
+        core::DecodePageToken(request.page_token, binding, page_token_secret_));
     params.after_create_time = cursor.create_time;
     params.after_id = cursor.id;
   }
@@ -70,7 +83,7 @@ absl::StatusOr<ListResult> OperationsLogic::List(const ListRequest& request) {
     ops.resize(page_size);
     const core::Operation& last = ops.back();
     result.next_page_token = core::EncodePageToken({.create_time = last.create_time, .id = last.id},
-                                                   request.filter, page_token_secret_);
+                                                   binding, page_token_secret_);
   }
   result.operations = std::move(ops);
   return result;

@@ -15,6 +15,13 @@
 
 namespace longrun::api {
 
+// Who is calling, as the auth interceptor established it (docs/SECURITY.md): every read and
+// write is scoped to the caller's tenant. With --auth=none every caller is Caller{}.
+struct Caller {
+  std::string tenant{core::kDefaultTenant};
+  bool admin = false;  // may read any tenant's operation by name
+};
+
 struct ListRequest {
   std::string name;  // "operations" or empty
   std::string filter;
@@ -35,18 +42,21 @@ class OperationsLogic {
 
   // Submit, first half, CPU only (validation, id, fingerprint): what to insert. Safe on a
   // gRPC callback thread; the insert itself goes through the SubmitBatcher.
-  absl::StatusOr<store::OperationInsertParams> PrepareSubmit(const core::SubmitSpec& spec);
+  absl::StatusOr<store::OperationInsertParams> PrepareSubmit(const Caller& caller,
+                                                             const core::SubmitSpec& spec);
   // Submit, second half: the batched insert's result as the operation to return.
   static absl::StatusOr<core::Operation> SubmitResult(
       absl::StatusOr<store::OperationInsertResult> result);
-  absl::StatusOr<core::Operation> Get(absl::string_view name);
+  // Another tenant's operation is NOT_FOUND, exactly as a missing one (an admin reads any).
+  absl::StatusOr<core::Operation> Get(const Caller& caller, absl::string_view name);
   // QUEUED/RETRY_WAIT -> CANCELLED at once; RUNNING -> CANCELLING (the worker is told);
   // finished operations are returned unchanged. Never deletes.
-  absl::StatusOr<core::Operation> Cancel(absl::string_view name);
+  absl::StatusOr<core::Operation> Cancel(const Caller& caller, absl::string_view name);
   // Only finished operations; FAILED_PRECONDITION otherwise. Never cancels.
-  absl::Status Delete(absl::string_view name);
-  // AIP-160 filter subset, AIP-158 keyset paging (see docs/API.md).
-  absl::StatusOr<ListResult> List(const ListRequest& request);
+  absl::Status Delete(const Caller& caller, absl::string_view name);
+  // AIP-160 filter subset, AIP-158 keyset paging (see docs/API.md). The caller's tenant only;
+  // page tokens are bound to the tenant and the filter.
+  absl::StatusOr<ListResult> List(const Caller& caller, const ListRequest& request);
 
   absl::Time Now() const { return clock_(); }
 

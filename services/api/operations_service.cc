@@ -15,6 +15,7 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
   // batch.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<store::OperationInsertParams> params = [&]() -> decltype(params) {
+    LONGRUN_ASSIGN_OR_RETURN(const Caller caller, CallerOf(deps_.auth, ctx));
     LONGRUN_ASSIGN_OR_RETURN(const longrun::v1::SubmitRequest parsed,
                              rpc::ParseSubmitRequest(*request));
     LONGRUN_ASSIGN_OR_RETURN(core::SubmitSpec spec, rpc::FromProto(parsed));
@@ -26,7 +27,7 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
     }
     thread_local absl::BitGen gen;
     spec.trace_id = core::TraceIdForSubmit(traceparent, gen);
-    return deps_.logic.PrepareSubmit(spec);
+    return deps_.logic.PrepareSubmit(caller, spec);
   }();
   if (!params.ok()) {
     reactor->Finish(rpc::ToGrpcStatus(params.status()));
@@ -54,7 +55,7 @@ grpc::ServerUnaryReactor* OperationsService::Submit(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* OperationsService::GetOperation(
     grpc::CallbackServerContext* ctx, const longrun::v1::GetOperationRequest* request,
     google::longrunning::Operation* response) {
-  return HandleGetOperation(ctx, deps_.executor, deps_.logic, request->name(), response);
+  return HandleGetOperation(ctx, deps_, request->name(), response);
 }
 
 grpc::ServerUnaryReactor* OperationsService::WaitOperation(
@@ -67,7 +68,7 @@ grpc::ServerUnaryReactor* OperationsService::WaitOperation(
 grpc::ServerUnaryReactor* OperationsService::ListOperations(
     grpc::CallbackServerContext* ctx, const longrun::v1::ListOperationsRequest* request,
     longrun::v1::ListOperationsResponse* response) {
-  return HandleListOperations(ctx, deps_.executor, deps_.logic,
+  return HandleListOperations(ctx, deps_,
                               {request->name(), request->filter(), request->page_size(),
                                request->page_token()},
                               response);
@@ -76,23 +77,18 @@ grpc::ServerUnaryReactor* OperationsService::ListOperations(
 grpc::ServerUnaryReactor* OperationsService::CancelOperation(
     grpc::CallbackServerContext* ctx, const longrun::v1::CancelOperationRequest* request,
     google::longrunning::Operation* response) {
-  return RunUnary(ctx, deps_.executor, [this, ctx, request, response]() -> absl::Status {
-    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, deps_.logic.Cancel(request->name()));
-    RespondWithOperation(ctx, op, deps_.logic.Now(), response);
-    return absl::OkStatus();
-  });
+  return HandleCancelOperation(ctx, deps_, request->name(), response);
 }
 
 grpc::ServerUnaryReactor* OperationsService::DeleteOperation(
     grpc::CallbackServerContext* ctx, const longrun::v1::DeleteOperationRequest* request,
     google::protobuf::Empty*) {
-  return RunUnary(ctx, deps_.executor,
-                  [this, request]() { return deps_.logic.Delete(request->name()); });
+  return HandleDeleteOperation(ctx, deps_, request->name());
 }
 
 grpc::ServerWriteReactor<google::longrunning::Operation>* OperationsService::WatchOperation(
-    grpc::CallbackServerContext*, const longrun::v1::WatchOperationRequest* request) {
-  return new WatchReactor(deps_, request->name());
+    grpc::CallbackServerContext* ctx, const longrun::v1::WatchOperationRequest* request) {
+  return new WatchReactor(deps_, ctx, request->name());
 }
 
 }  // namespace longrun::api

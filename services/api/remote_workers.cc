@@ -63,6 +63,7 @@ absl::StatusOr<LeaseRequest> RemoteWorkers::PrepareLease(LeaseJobsInput input) c
   if (!queues.ok()) return queues.status();
   out.kinds = *std::move(kinds);
   out.queues = *std::move(queues);
+  out.tenant = std::move(input.tenant);
   if (input.max_jobs < 0 || input.max_jobs > config_.max_jobs) {
     return absl::InvalidArgumentError(absl::StrCat("max_jobs: must be in 0..", config_.max_jobs));
   }

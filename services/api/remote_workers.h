@@ -47,6 +47,7 @@ struct LeaseJobsInput {
   std::string worker_id;
   std::vector<std::string> kinds;
   std::vector<std::string> queues;
+  std::string tenant;                   // only this tenant's jobs; empty: every tenant
   int32_t max_jobs = 0;
   absl::Duration wait;                  // zero: do not wait
   std::optional<absl::Duration> lease;  // unset: default_lease

@@ -20,13 +20,34 @@ void RespondWithOperation(grpc::CallbackServerContext* ctx, const core::Operatio
 }
 
 grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,
-                                             concurrency::Executor& executor,
-                                             OperationsLogic& logic, const std::string& name,
+                                             const ApiDeps& deps, const std::string& name,
                                              google::longrunning::Operation* response) {
-  return RunUnary(ctx, executor, [ctx, &logic, &name, response]() -> absl::Status {
-    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, logic.Get(name));
-    RespondWithOperation(ctx, op, logic.Now(), response);
-    return absl::OkStatus();
+  OperationsLogic& logic = deps.logic;
+  return RunUnary(ctx, deps.auth, deps.executor,
+                  [ctx, &logic, &name, response](const Caller& caller) -> absl::Status {
+                    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, logic.Get(caller, name));
+                    RespondWithOperation(ctx, op, logic.Now(), response);
+                    return absl::OkStatus();
+                  });
+}
+
+grpc::ServerUnaryReactor* HandleCancelOperation(grpc::CallbackServerContext* ctx,
+                                                const ApiDeps& deps, const std::string& name,
+                                                google::longrunning::Operation* response) {
+  OperationsLogic& logic = deps.logic;
+  return RunUnary(ctx, deps.auth, deps.executor,
+                  [ctx, &logic, &name, response](const Caller& caller) -> absl::Status {
+                    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, logic.Cancel(caller, name));
+                    if (response != nullptr) RespondWithOperation(ctx, op, logic.Now(), response);
+                    return absl::OkStatus();
+                  });
+}
+
+grpc::ServerUnaryReactor* HandleDeleteOperation(grpc::CallbackServerContext* ctx,
+                                                const ApiDeps& deps, const std::string& name) {
+  OperationsLogic& logic = deps.logic;
+  return RunUnary(ctx, deps.auth, deps.executor, [&logic, &name](const Caller& caller) {
+    return logic.Delete(caller, name);
   });
 }
 

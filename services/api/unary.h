@@ -13,18 +13,26 @@
 #include "libs/concurrency/executor.h"
 #include "libs/rpc/convert.h"
 #include "libs/rpc/grpc_status.h"
+#include "services/api/api_deps.h"
+#include "services/api/call_auth.h"
 #include "services/api/operations_logic.h"
 #include "services/api/watch_reactor.h"
 
 namespace longrun::api {
 
-// fn: () -> absl::Status, run on `executor`; its result finishes the call.
+// fn: (const Caller&) -> absl::Status, run on `executor` for the call's caller (`auth`, see
+// call_auth.h; a refused call ends at once with the refusal); its result finishes the call.
 template <typename Fn>
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const CallAuthTable* auth,
                                    concurrency::Executor& executor, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const bool posted = executor.Post([reactor, fn = std::move(fn)]() mutable {
-    reactor->Finish(rpc::ToGrpcStatus(fn()));
+  absl::StatusOr<Caller> caller = CallerOf(auth, ctx);
+  if (!caller.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  const bool posted = executor.Post([reactor, fn = std::move(fn), caller = *std::move(caller)]() mutable {
+    reactor->Finish(rpc::ToGrpcStatus(fn(caller)));
   });
   if (!posted) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -47,11 +55,12 @@ grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, 
 // ListOperations, for either service (the two response types have the same shape).
 template <typename Response>
 grpc::ServerUnaryReactor* HandleListOperations(grpc::CallbackServerContext* ctx,
-                                               concurrency::Executor& executor,
-                                               OperationsLogic& logic, ListRequest request,
+                                               const ApiDeps& deps, ListRequest request,
                                                Response* response) {
-  return RunUnary(ctx, executor, [&logic, request = std::move(request), response]() -> absl::Status {
-    absl::StatusOr<ListResult> result = logic.List(request);
+  OperationsLogic& logic = deps.logic;
+  return RunUnary(ctx, deps.auth, deps.executor,
+                  [&logic, request = std::move(request), response](const Caller& caller) -> absl::Status {
+    absl::StatusOr<ListResult> result = logic.List(caller, request);
     if (!result.ok()) return result.status();
     const absl::Time now = logic.Now();
     for (const core::Operation& op : result->operations) {
@@ -64,9 +73,16 @@ grpc::ServerUnaryReactor* HandleListOperations(grpc::CallbackServerContext* ctx,
 
 // GetOperation, for either service.
 grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,
-                                             concurrency::Executor& executor,
-                                             OperationsLogic& logic, const std::string& name,
+                                             const ApiDeps& deps, const std::string& name,
                                              google::longrunning::Operation* response);
+
+// CancelOperation and DeleteOperation, for either service (`response`: nullptr for Delete's
+// Empty, the operation for longrun.v1's Cancel, nullptr for google.longrunning's Empty).
+grpc::ServerUnaryReactor* HandleCancelOperation(grpc::CallbackServerContext* ctx,
+                                                const ApiDeps& deps, const std::string& name,
+                                                google::longrunning::Operation* response);
+grpc::ServerUnaryReactor* HandleDeleteOperation(grpc::CallbackServerContext* ctx,
+                                                const ApiDeps& deps, const std::string& name);
 
 }  // namespace longrun::api
 

@@ -11,7 +11,11 @@
 
 namespace longrun::api {
 
-absl::Status HubCallBase::StartSubscription(const std::string& name, absl::Time deadline) {
+absl::Status HubCallBase::StartSubscription(const void* call, const std::string& name,
+                                            absl::Time deadline) {
+  absl::StatusOr<Caller> caller = CallerOf(deps_.auth, call);
+  if (!caller.ok()) return caller.status();
+  caller_ = *std::move(caller);
   auto id = core::ParseOperationName(name);
   if (!id.ok()) return id.status();
   id_ = *id;
@@ -21,7 +25,7 @@ absl::Status HubCallBase::StartSubscription(const std::string& name, absl::Time 
       FinishWith(absl::UnavailableError("server shutting down; retry on another replica"));
     } else {
       // Subscribed first, then read: any change after this read is notified to us.
-      auto op = deps_.logic.Get(core::OperationName(id_));
+      auto op = deps_.logic.Get(caller_, core::OperationName(id_));
       if (op.ok()) {
         Deliver(*op);
       } else {
@@ -37,6 +41,17 @@ absl::Status HubCallBase::StartSubscription(const std::string& name, absl::Time 
     FinishWith(absl::ResourceExhaustedError("server is overloaded or shutting down; retry"));
   }
   return absl::OkStatus();
+}
+
+void HubCallBase::OnOperation(const core::Operation& op) {
+  // The hub reads any tenant; the scoped read at the start already refused another tenant's
+  // operation, and this keeps an update that raced it from being delivered.
+  if (!caller_.admin && op.tenant != caller_.tenant) {
+    FinishWith(absl::NotFoundError(
+        absl::StrCat("operation ", core::OperationName(op.id), " not found")));
+    return;
+  }
+  Deliver(op);
 }
 
 void HubCallBase::EndSubscription() {
@@ -65,8 +80,12 @@ std::optional<core::Operation> LatestStateQueue::WriteDone() {
 
 // ---- WatchReactor ----
 
-WatchReactor::WatchReactor(ApiDeps deps, const std::string& name) : HubCallBase(deps) {
-  if (absl::Status s = StartSubscription(name, absl::InfiniteFuture()); !s.ok()) FinishWith(s);
+WatchReactor::WatchReactor(ApiDeps deps, grpc::CallbackServerContext* ctx,
+                           const std::string& name)
+    : HubCallBase(deps) {
+  if (absl::Status s = StartSubscription(ctx, name, absl::InfiniteFuture()); !s.ok()) {
+    FinishWith(s);
+  }
 }
 
 void WatchReactor::Deliver(const core::Operation& op) {
@@ -133,7 +152,7 @@ WaitReactor::WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const s
     deadline = std::min(deadline, now + left - margin);
   }
   if (timeout.has_value()) deadline = std::min(deadline, now + *timeout);
-  if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);
+  if (absl::Status s = StartSubscription(ctx, name, deadline); !s.ok()) FinishWith(s);
 }
 
 void WaitReactor::Deliver(const core::Operation& op) {

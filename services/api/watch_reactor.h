@@ -46,9 +46,11 @@ class HubCallBase : public WatchHub::Subscriber {
   explicit HubCallBase(ApiDeps deps) : deps_(deps) {}
   ~HubCallBase() override = default;
 
-  // Parses `name`; on success subscribes on the executor and delivers the snapshot through
-  // Deliver(). Returns the parse error (the caller finishes the call with it).
-  absl::Status StartSubscription(const std::string& name, absl::Time deadline);
+  // Resolves the caller of `call` and parses `name`; on success subscribes on the executor
+  // and delivers the snapshot through Deliver(). Returns the refusal or the parse error (the
+  // caller finishes the call with it). Only the caller's tenant's operation is delivered
+  // (an admin's: any).
+  absl::Status StartSubscription(const void* call, const std::string& name, absl::Time deadline);
   // Unsubscribes; call from OnDone before Unref().
   void EndSubscription();
   void Ref() { refs_.fetch_add(1); }
@@ -62,11 +64,12 @@ class HubCallBase : public WatchHub::Subscriber {
   virtual void FinishWith(const absl::Status& status) = 0;
   virtual bool Finished() = 0;
 
-  void OnOperation(const core::Operation& op) override { Deliver(op); }
+  void OnOperation(const core::Operation& op) override;
   void OnClosed(const absl::Status& status) override { FinishWith(status); }
 
   ApiDeps deps_;
   std::string id_;
+  Caller caller_;
 
  private:
   std::atomic<int> refs_{1};  // one for gRPC, released in OnDone
@@ -75,7 +78,7 @@ class HubCallBase : public WatchHub::Subscriber {
 class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::Operation>,
                            public HubCallBase {
  public:
-  WatchReactor(ApiDeps deps, const std::string& name);
+  WatchReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const std::string& name);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;

@@ -83,9 +83,12 @@ grpc::ServerUnaryReactor* WorkersService::LeaseJobs(grpc::CallbackServerContext*
                                                     const longrun::v1::LeaseJobsRequest* request,
                                                     longrun::v1::LeaseJobsResponse* response) {
   absl::StatusOr<LeaseRequest> prepared = [&]() -> absl::StatusOr<LeaseRequest> {
+    LONGRUN_ASSIGN_OR_RETURN(const Caller caller, CallerOf(auth_, ctx));
+    // A worker leases its own tenant's jobs; an admin's, every tenant's.
     LeaseJobsInput in{.worker_id = request->worker_id(),
                       .kinds = {request->kinds().begin(), request->kinds().end()},
                       .queues = {request->queues().begin(), request->queues().end()},
+                      .tenant = caller.admin ? "" : caller.tenant,
                       .max_jobs = request->max_jobs()};
     if (request->has_wait()) {
       LONGRUN_ASSIGN_OR_RETURN(in.wait, rpc::FromProtoDuration(request->wait(), "wait"));
@@ -114,7 +117,7 @@ grpc::ServerUnaryReactor* WorkersService::LeaseJobs(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WorkersService::Heartbeat(grpc::CallbackServerContext* ctx,
                                                     const longrun::v1::HeartbeatRequest* request,
                                                     longrun::v1::HeartbeatResponse* response) {
-  return RunUnary(ctx, executor_, [this, request, response]() -> absl::Status {
+  return RunUnary(ctx, auth_, executor_, [this, request, response](const Caller&) -> absl::Status {
     std::vector<HeartbeatInput> leases;
     leases.reserve(request->leases_size());
     for (const auto& l : request->leases()) {
@@ -162,6 +165,10 @@ grpc::ServerUnaryReactor* WorkersService::CompleteJob(
     grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobRequest* request,
     longrun::v1::CompleteJobResponse*) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (absl::StatusOr<Caller> caller = CallerOf(auth_, ctx); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   Complete(*request, [reactor](const absl::Status& s) { reactor->Finish(rpc::ToGrpcStatus(s)); });
   return reactor;
 }
@@ -170,6 +177,10 @@ grpc::ServerUnaryReactor* WorkersService::CompleteJobs(
     grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobsRequest* request,
     longrun::v1::CompleteJobsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (absl::StatusOr<Caller> caller = CallerOf(auth_, ctx); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   const int n = request->completions_size();
   if (n > 1000) {
     reactor->Finish(rpc::ToGrpcStatus(absl::InvalidArgumentError("completions: at most 1000")));
@@ -196,7 +207,7 @@ grpc::ServerUnaryReactor* WorkersService::CompleteJobs(
 grpc::ServerUnaryReactor* WorkersService::ReleaseJobs(
     grpc::CallbackServerContext* ctx, const longrun::v1::ReleaseJobsRequest* request,
     longrun::v1::ReleaseJobsResponse* response) {
-  return RunUnary(ctx, executor_, [this, request, response]() -> absl::Status {
+  return RunUnary(ctx, auth_, executor_, [this, request, response](const Caller&) -> absl::Status {
     LONGRUN_ASSIGN_OR_RETURN(int released, remote_.Release({request->lease_tokens().begin(),
                                                             request->lease_tokens().end()}));
     response->set_released(released);

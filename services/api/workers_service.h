@@ -7,6 +7,7 @@
 
 #include "libs/concurrency/executor.h"
 #include "longrun/v1/workers.grpc.pb.h"
+#include "services/api/call_auth.h"
 #include "services/api/lease_broker.h"
 #include "services/api/remote_workers.h"
 
@@ -14,8 +15,12 @@ namespace longrun::api {
 
 class WorkersService final : public longrun::v1::Workers::CallbackService {
  public:
-  WorkersService(RemoteWorkers& remote, LeaseBroker& broker, concurrency::Executor& executor)
-      : remote_(remote), broker_(broker), executor_(executor) {}
+  // `auth`: the auth interceptor's decisions (nullptr with --auth=none). Lease tokens are
+  // signed for one job and attempt, so Heartbeat, CompleteJob(s) and ReleaseJobs only need
+  // the caller to be allowed the Workers service; LeaseJobs leases the caller's tenant's jobs.
+  WorkersService(RemoteWorkers& remote, LeaseBroker& broker, concurrency::Executor& executor,
+                 const CallAuthTable* auth = nullptr)
+      : remote_(remote), broker_(broker), executor_(executor), auth_(auth) {}
 
   grpc::ServerUnaryReactor* LeaseJobs(grpc::CallbackServerContext* ctx,
                                       const longrun::v1::LeaseJobsRequest* request,
@@ -41,6 +46,7 @@ class WorkersService final : public longrun::v1::Workers::CallbackService {
   RemoteWorkers& remote_;
   LeaseBroker& broker_;
   concurrency::Executor& executor_;
+  const CallAuthTable* auth_;
 };
 
 }  // namespace longrun::api

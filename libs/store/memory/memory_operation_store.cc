@@ -224,7 +224,8 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
             const core::Operation& op = row.op;
             return (op.state == core::State::kQueued || op.state == core::State::kRetryWait) &&
                    op.run_at <= now && kinds.count(op.kind) > 0 &&
-                   (queues.empty() || queues.count(op.queue) > 0);
+                   (queues.empty() || queues.count(op.queue) > 0) &&
+                   (p.claim.tenant.empty() || op.tenant == p.claim.tenant);
           },
           [](const Row* a, const Row* b) {  // ORDER BY priority DESC, run_at, id
             return std::make_tuple(-static_cast<int64_t>(a->op.priority), a->op.run_at, a->op.id) <

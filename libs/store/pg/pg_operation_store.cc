@@ -237,6 +237,8 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
   }
   std::optional<std::string> queues;
   if (!p.claim.queues.empty()) queues = TextArray(p.claim.queues);
+  std::optional<std::string> tenant;
+  if (!p.claim.tenant.empty()) tenant = p.claim.tenant;
   std::set<std::pair<std::string, int32_t>> applied;  // (id, attempt)
   std::vector<JobTransition> succeeded;
   struct Started {
@@ -257,7 +259,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     const pqxx::result r = tx.exec_prepared(
         "JobCompleteAndClaim", ids.Done(), attempts.Done(), responses.Done(),
         TextArray(p.claim.kinds), limit, p.claim.worker_id,
-        absl::ToInt64Microseconds(p.claim.lease), queues);
+        absl::ToInt64Microseconds(p.claim.lease), queues, tenant);
     out.claimed.reserve(r.size());
     for (const auto& row : r) {
       if (row[0].as<bool>()) {

@@ -116,7 +116,7 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
 //    (21ms per round at 60,000 rows).
 // $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]) of the successes;
 // $4 kinds (text[]), $5 limit (0: claim nothing), $6 worker id, $7 lease in microseconds,
-// $8 queues (text[], NULL: every queue).
+// $8 queues (text[], NULL: every queue), $9 tenant (NULL: every tenant).
 // Rows: (true, id, kind, attempt, ..., queue, run micros) for each recorded success, then
 // (false, id, kind, attempt, max_attempts, timeout_us, input, trace_id, queue, pickup micros:
 // claim time minus run_at, when it became runnable) for each claimed job.
@@ -136,6 +136,7 @@ inline constexpr std::string_view kJobCompleteAndClaimSql =
     "  SELECT id FROM operations"
     "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"
     "     AND ($8::text[] IS NULL OR queue = ANY($8::text[]))"
+    "     AND ($9::text IS NULL OR tenant = $9::text)"
     "   ORDER BY priority DESC, run_at, id"
     "   LIMIT $5 FOR UPDATE SKIP LOCKED), "
     "claimed AS ("
