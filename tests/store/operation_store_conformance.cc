@@ -1173,6 +1173,19 @@ TEST_P(OperationStoreConformanceTest, ObserverSeesEachChangeOnceAndNothingElse) 
   store().SetObserver(nullptr);
 }
 
+TEST_P(OperationStoreConformanceTest, ClaimForOneTenantTakesOnlyThatTenantsJobs) {
+  const std::string mine = Insert({.kind = "k"}, 5, "tenant-a");
+  const std::string theirs = Insert({.kind = "k"}, 5, "tenant-b");
+  auto a = store().JobClaim({.worker_id = "w", .kinds = {"k"}, .tenant = "tenant-a", .limit = 10});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->size(), 1u);
+  EXPECT_EQ((*a)[0].id, mine);
+  auto any = store().JobClaim({.worker_id = "w", .kinds = {"k"}, .limit = 10});
+  ASSERT_TRUE(any.ok()) << any.status();
+  ASSERT_EQ(any->size(), 1u);  // no tenant: every tenant's
+  EXPECT_EQ((*any)[0].id, theirs);
+}
+
 TEST_P(OperationStoreConformanceTest, QueueDepthsCountUnfinishedJobsByQueueAndState) {
   auto depths = store().QueueDepthList();
   ASSERT_TRUE(depths.ok()) << depths.status();
