@@ -6,6 +6,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -115,14 +116,62 @@ void AddClientTlsFlags(FlagSet& flags, ClientTlsConfig* config) {
                "LONGRUN_TLS_KEY_FILE");
   flags.String("tls-server-name", &config->server_name,
                "name to expect in the server's certificate (default: the --server host)");
+  flags.String("token", &config->token,
+               "credential sent as authorization: Bearer <token> (a JWT or an API key)",
+               "LONGRUN_TOKEN");
 }
+
+namespace {
+
+// Adds "authorization: Bearer <token>" to every call. (Call credentials would do it only on
+// TLS channels; a token over plaintext is the caller's choice, e.g. behind a mesh.)
+class TokenInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(const std::string& header) : header_(header) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", header_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& header_;
+};
+
+class TokenInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(std::string token) : header_("Bearer " + std::move(token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new TokenInterceptor(header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+std::shared_ptr<grpc::Channel> Create(const std::string& target,
+                                      const std::shared_ptr<grpc::ChannelCredentials>& creds,
+                                      const grpc::ChannelArguments& args,
+                                      const std::string& token) {
+  if (token.empty()) return grpc::CreateCustomChannel(target, creds, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<TokenInterceptorFactory>(token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, creds, args,
+                                                                 std::move(creators));
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
                                                            const ClientTlsConfig& config,
                                                            grpc::ChannelArguments args) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
   if (!config.enabled()) {
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    return Create(target, grpc::InsecureChannelCredentials(), args, config.token);
   }
   grpc::SslCredentialsOptions ssl;
   auto ca = ReadPem(config.ca_file, "tls-ca-file");
@@ -137,7 +186,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& ta
     ssl.pem_private_key = *std::move(key);
   }
   if (!config.server_name.empty()) args.SetSslTargetNameOverride(config.server_name);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+  return Create(target, grpc::SslCredentials(ssl), args, config.token);
 }
 
 }  // namespace longrun::rpc

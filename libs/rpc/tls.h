@@ -8,7 +8,8 @@
 //
 // Clients (longrunctl, longrun-bench): --tls-ca-file turns TLS on and verifies the server
 // against that bundle; --tls-cert-file/--tls-key-file present a client certificate;
-// --tls-server-name overrides the name checked in the server's certificate.
+// --tls-server-name overrides the name checked in the server's certificate; --token (env
+// LONGRUN_TOKEN) sends a credential with every call (docs/SECURITY.md).
 #ifndef LONGRUN_RPC_TLS_H_
 #define LONGRUN_RPC_TLS_H_
 
@@ -46,14 +47,18 @@ struct ClientTlsConfig {
   std::string cert_file;    // client certificate (mTLS)
   std::string key_file;     // its key
   std::string server_name;  // name expected in the server's certificate (default: the host)
+  // Sent as "authorization: Bearer <token>" on every call ("": none): a JWT or an API key.
+  std::string token;
 
   bool enabled() const { return !ca_file.empty(); }
   absl::Status Validate() const;
 };
 
+// --tls-ca-file, --tls-cert-file, --tls-key-file, --tls-server-name and --token.
 void AddClientTlsFlags(FlagSet& flags, ClientTlsConfig* config);
 
-// A channel to `target` with TLS per `config` (plaintext when off), and `args` added.
+// A channel to `target` with TLS per `config` (plaintext when off), `args` added, and the
+// token (if any) on every call.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
                                                            const ClientTlsConfig& config,
                                                            grpc::ChannelArguments args = {});

@@ -27,6 +27,10 @@ absl::Status ApiConfig::Validate() const {
     return absl::InvalidArgumentError("--metrics-queue-interval must be at least 100ms");
   }
   if (absl::Status s = tls.Validate(); !s.ok()) return s;
+  if (reflection != "authenticated" && reflection != "public") {
+    return absl::InvalidArgumentError(absl::StrCat("--reflection \"", reflection,
+                                                   "\" must be authenticated or public"));
+  }
   if (max_concurrent_streams < 1) {
     return absl::InvalidArgumentError("--max-concurrent-streams must be positive");
   }

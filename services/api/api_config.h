@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "libs/core/policy.h"
 #include "libs/core/submit.h"
+#include "libs/auth/authenticator.h"
 #include "libs/rpc/tls.h"
 
 namespace longrun::api {
@@ -35,6 +36,14 @@ struct ApiConfig {
   int64_t max_concurrent_streams = 100;              // per connection
   int64_t max_send_message_bytes = 4 << 20;
   absl::Duration min_client_ping_interval = absl::Seconds(10);  // faster pings -> GOAWAY
+  // Authentication and tenancy (docs/SECURITY.md).
+  std::string auth_mode = "none";  // --auth: none | token
+  auth::AuthenticatorConfig auth;
+  std::string reflection = "authenticated";  // --reflection: authenticated | public
+  // Per-tenant token buckets, "RATE[,BURST]" or "0" (none); "" is the default: none with
+  // --auth=none (one tenant), these with --auth=token.
+  std::string rate_limit_submit;
+  std::string rate_limit_read;
   bool migrate_on_start = false;
   absl::Duration max_wait = absl::Seconds(60);          // WaitOperation cap
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations

@@ -22,7 +22,8 @@ struct ApiDeps {
 };
 
 // The caller of the call `ctx`, or why it is refused (see call_auth.h).
-inline absl::StatusOr<Caller> CallerOf(const CallAuthTable* auth, const void* ctx) {
+inline absl::StatusOr<Caller> CallerOf(const CallAuthTable* auth,
+                                       const grpc::ServerContextBase* ctx) {
   if (auth == nullptr) return Caller{};
   return auth->Get(ctx);
 }

@@ -2,17 +2,17 @@
 
 namespace longrun::api {
 
-void CallAuthTable::Set(const void* call, absl::StatusOr<Caller> decision) {
+void CallAuthTable::Set(const grpc::ServerContextBase* call, absl::StatusOr<Caller> decision) {
   std::lock_guard<std::mutex> lock(mu_);
   calls_.insert_or_assign(call, std::move(decision));
 }
 
-void CallAuthTable::Erase(const void* call) {
+void CallAuthTable::Erase(const grpc::ServerContextBase* call) {
   std::lock_guard<std::mutex> lock(mu_);
   calls_.erase(call);
 }
 
-absl::StatusOr<Caller> CallAuthTable::Get(const void* call) const {
+absl::StatusOr<Caller> CallAuthTable::Get(const grpc::ServerContextBase* call) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(call);
   if (it == calls_.end()) {

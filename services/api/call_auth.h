@@ -9,6 +9,8 @@
 #ifndef LONGRUN_SERVICES_API_CALL_AUTH_H_
 #define LONGRUN_SERVICES_API_CALL_AUTH_H_
 
+#include <grpcpp/server_context.h>
+
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
@@ -19,15 +21,14 @@ namespace longrun::api {
 
 class CallAuthTable {
  public:
-  // `call` is the call's grpc::ServerContextBase (any stable per-call address).
-  void Set(const void* call, absl::StatusOr<Caller> decision);
-  void Erase(const void* call);
+  void Set(const grpc::ServerContextBase* call, absl::StatusOr<Caller> decision);
+  void Erase(const grpc::ServerContextBase* call);
   // The decision for `call`; UNAUTHENTICATED if there is none.
-  absl::StatusOr<Caller> Get(const void* call) const;
+  absl::StatusOr<Caller> Get(const grpc::ServerContextBase* call) const;
 
  private:
   mutable std::mutex mu_;
-  absl::flat_hash_map<const void*, absl::StatusOr<Caller>> calls_;
+  absl::flat_hash_map<const grpc::ServerContextBase*, absl::StatusOr<Caller>> calls_;
 };
 
 }  // namespace longrun::api

@@ -28,6 +28,9 @@
 #include "libs/store/pg/pg_operation_store.h"
 #include "libs/worker/rescue_loop.h"
 #include "services/api/api_config.h"
+#include "services/api/auth_interceptor.h"
+#include "services/api/call_auth.h"
+#include "services/api/rate_limiter.h"
 #include "services/api/google_operations_service.h"
 #include "services/api/job_wake.h"
 #include "services/api/lease_broker.h"
@@ -98,6 +101,34 @@ int main(int argc, char** argv) {
   flags.String("metrics-port-file", &config.metrics_port_file,
                "write the metrics port to this file once listening (for --metrics-listen=HOST:0)");
   longrun::rpc::AddServerTlsFlags(flags, &config.tls);
+  flags.String("auth", &config.auth_mode,
+               "none (every caller is tenant \"default\" with every scope) or token (callers "
+               "send authorization: Bearer <JWT or API key>; docs/SECURITY.md)");
+  flags.String("api-keys-file", &config.auth.api_keys_file,
+               "API keys, one per line: <sha256 hex of the key> <tenant> <scope>[,<scope>...]; "
+               "re-read when it changes");
+  flags.String("jwt-hs256-secret-file", &config.auth.jwt_hs256_secret_file,
+               "HS256 JWTs: the file's bytes are the key");
+  flags.String("jwt-public-key-file", &config.auth.jwt_public_key_file,
+               "RS256/ES256 JWTs: a PEM public key or a JWKS document");
+  flags.String("jwt-issuer", &config.auth.jwt.issuer, "required `iss` of JWTs (default: any)");
+  flags.String("jwt-audience", &config.auth.jwt.audience,
+               "required `aud` of JWTs (default: any)");
+  flags.Duration("jwt-clock-skew", &config.auth.jwt.clock_skew,
+                 "tolerance when checking a JWT's exp and nbf");
+  flags.String("tenant-claim", &config.auth.tenant_claim, "JWT claim holding the tenant");
+  flags.Duration("auth-reload-interval", &config.auth.reload_interval,
+                 "how often the key files are checked for changes (a revoked API key stops "
+                 "working within this)");
+  flags.String("reflection", &config.reflection,
+               "with --auth=token: authenticated (server reflection needs a credential) or "
+               "public");
+  flags.String("rate-limit-submit", &config.rate_limit_submit,
+               "Submit calls per second per tenant, RATE[,BURST], or 0 for none (default: none "
+               "with --auth=none, 1000,2000 with --auth=token)");
+  flags.String("rate-limit-read", &config.rate_limit_read,
+               "Get/List/Wait/Watch calls per second per tenant, RATE[,BURST], or 0 (default: "
+               "none with --auth=none, 5000,10000 with --auth=token)");
   flags.Int("max-concurrent-streams", &config.max_concurrent_streams,
             "HTTP/2 streams (calls) open at once per client connection");
   flags.Int("max-send-message-bytes", &config.max_send_message_bytes,
@@ -142,6 +173,23 @@ int main(int argc, char** argv) {
   config.limits.max_input_bytes = max_input;
   config.limits.default_max_attempts = static_cast<int32_t>(default_attempts);
   if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
+  {
+    auto mode = longrun::auth::ParseAuthMode(config.auth_mode);
+    if (!mode.ok()) return Fail(mode.status());
+    config.auth.mode = *mode;
+    if (absl::Status s = config.auth.Validate(); !s.ok()) return Fail(s);
+  }
+  // Rate limits default on with --auth=token (tenants are real), off without (one tenant).
+  const bool token_mode = config.auth.mode == longrun::auth::AuthMode::kToken;
+  auto submit_rate = longrun::api::RateLimit::Parse(
+      config.rate_limit_submit.empty() ? (token_mode ? "1000,2000" : "0")
+                                       : config.rate_limit_submit,
+      "rate-limit-submit");
+  if (!submit_rate.ok()) return Fail(submit_rate.status());
+  auto read_rate = longrun::api::RateLimit::Parse(
+      config.rate_limit_read.empty() ? (token_mode ? "5000,10000" : "0") : config.rate_limit_read,
+      "rate-limit-read");
+  if (!read_rate.ok()) return Fail(read_rate.status());
 
   if (!args->empty()) {
     if ((*args)[0] == "migrate" && args->size() == 1) return RunMigrate(config.database_url);
@@ -241,10 +289,27 @@ int main(int argc, char** argv) {
   });
   listener.Start();
   longrun::api::SubmitBatcher batcher(store, batcher_config, [&waker] { waker.Poke(); });
-  const longrun::api::ApiDeps deps{logic, executor, hub, batcher, config.max_wait};
+  // Authentication (docs/SECURITY.md): the interceptor's decisions, for every handler.
+  std::unique_ptr<longrun::auth::Authenticator> authenticator;
+  longrun::api::CallAuthTable call_auth;
+  const bool auth_on = config.auth.mode == longrun::auth::AuthMode::kToken;
+  {
+    auto created = longrun::auth::Authenticator::Create(config.auth, longrun::RealClock());
+    if (!created.ok()) return Fail(created.status());
+    authenticator = *std::move(created);
+  }
+  longrun::concurrency::LoopThread auth_reload(
+      {.interval = authenticator->reload_interval(),
+       .first_delay = authenticator->reload_interval()},
+      [&authenticator] { return authenticator->ReloadOnce().ok; });
+  if (auth_on) auth_reload.Start();
+  longrun::api::TenantRateLimiter submit_limit(*submit_rate, longrun::RealClock());
+  longrun::api::TenantRateLimiter read_limit(*read_rate, longrun::RealClock());
+  const longrun::api::ApiDeps deps{logic, executor, hub, batcher, config.max_wait,
+                                   auth_on ? &call_auth : nullptr};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
-  longrun::api::WorkersService workers(remote, broker, executor);
+  longrun::api::WorkersService workers(remote, broker, executor, deps.auth);
 
   grpc::EnableDefaultHealthCheckService(true);
   // Keep the health messages linked in, so reflection can describe grpc.health.v1.Health.
@@ -267,11 +332,18 @@ int main(int argc, char** argv) {
   // field, rather than by the transport.
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::max<int64_t>(4 << 20, 2 * config.limits.max_input_bytes)));
-  if (metrics_on) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(longrun::metrics::ServerMetricsInterceptor(metrics));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
+  // Interceptors: metrics first (it counts refused calls too), then auth.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  if (metrics_on) creators.push_back(longrun::metrics::ServerMetricsInterceptor(metrics));
+  if (auth_on) {
+    creators.push_back(longrun::api::AuthInterceptor(
+        {.authenticator = authenticator.get(),
+         .rules = {.reflection_public = config.reflection == "public"},
+         .table = &call_auth,
+         .submit_limit = &submit_limit,
+         .read_limit = &read_limit}));
   }
+  if (!creators.empty()) builder.experimental().SetInterceptorCreators(std::move(creators));
   builder.RegisterService(&v1);
   builder.RegisterService(&google_lro);
   builder.RegisterService(&workers);
@@ -329,6 +401,7 @@ int main(int argc, char** argv) {
   executor.Shutdown();
   remote.Shutdown();
   remote_progress.Stop();
+  auth_reload.Stop();
   if (rescuer.has_value()) rescuer->Stop();
   remote.FlushProgress();
   waker.Stop();

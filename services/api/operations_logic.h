@@ -6,10 +6,12 @@
 #define LONGRUN_SERVICES_API_OPERATIONS_LOGIC_H_
 
 #include <functional>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/core/operation.h"
+#include "libs/auth/principal.h"
 #include "libs/core/submit.h"
 #include "libs/store/operation_store.h"
 
@@ -20,6 +22,9 @@ namespace longrun::api {
 struct Caller {
   std::string tenant{core::kDefaultTenant};
   bool admin = false;  // may read any tenant's operation by name
+  // The credential's principal (scopes, lease grants); nullptr with --auth=none, which allows
+  // everything.
+  std::shared_ptr<const auth::Principal> principal;
 };
 
 struct ListRequest {

@@ -11,7 +11,8 @@
 
 namespace longrun::api {
 
-absl::Status HubCallBase::StartSubscription(const void* call, const std::string& name,
+absl::Status HubCallBase::StartSubscription(const grpc::ServerContextBase* call,
+                                            const std::string& name,
                                             absl::Time deadline) {
   absl::StatusOr<Caller> caller = CallerOf(deps_.auth, call);
   if (!caller.ok()) return caller.status();

@@ -50,7 +50,8 @@ class HubCallBase : public WatchHub::Subscriber {
   // and delivers the snapshot through Deliver(). Returns the refusal or the parse error (the
   // caller finishes the call with it). Only the caller's tenant's operation is delivered
   // (an admin's: any).
-  absl::Status StartSubscription(const void* call, const std::string& name, absl::Time deadline);
+  absl::Status StartSubscription(const grpc::ServerContextBase* call, const std::string& name,
+                                 absl::Time deadline);
   // Unsubscribes; call from OnDone before Unref().
   void EndSubscription();
   void Ref() { refs_.fetch_add(1); }

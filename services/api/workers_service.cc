@@ -90,6 +90,10 @@ grpc::ServerUnaryReactor* WorkersService::LeaseJobs(grpc::CallbackServerContext*
                       .queues = {request->queues().begin(), request->queues().end()},
                       .tenant = caller.admin ? "" : caller.tenant,
                       .max_jobs = request->max_jobs()};
+    if (caller.principal != nullptr) {
+      // workers.lease may be limited to queues and kinds (docs/SECURITY.md).
+      LONGRUN_RETURN_IF_ERROR(auth::CheckLease(*caller.principal, in.queues, in.kinds));
+    }
     if (request->has_wait()) {
       LONGRUN_ASSIGN_OR_RETURN(in.wait, rpc::FromProtoDuration(request->wait(), "wait"));
       // Answer (empty) a little before the call's own deadline rather than let it expire:

@@ -7,13 +7,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
+#include "absl/strings/str_split.h"
+#include "libs/auth/api_keys.h"
 #include "libs/common/flags.h"
 #include "libs/rpc/convert.h"
 #include "libs/rpc/tls.h"
@@ -44,6 +48,13 @@ constexpr char kUsage[] =
     "  watch NAME  Stream the operation until done. On a terminal: a live progress line\n"
     "      (state, percent, message, elapsed) and then the result; otherwise one JSON\n"
     "      operation per line.\n"
+    "  new-api-key TENANT SCOPE[,SCOPE...] [--api-keys-file=PATH]\n"
+    "      Make an API key for longrun-api --auth=token (docs/SECURITY.md). Prints the key;\n"
+    "      appends its line to --api-keys-file (or prints the line too, on stderr). Needs\n"
+    "      no server.\n"
+    "\n"
+    "Credentials: --token (or LONGRUN_TOKEN) is sent as authorization: Bearer <token>;\n"
+    "--tls-ca-file turns TLS on (with --tls-cert-file/--tls-key-file for mTLS).\n"
     "\n"
     "Exit status: 0 on success (for --wait/--watch/wait/watch: the operation is done and\n"
     "succeeded, or wait timed out), 1 if the operation failed or was cancelled, 2 for usage\n"
@@ -52,6 +63,25 @@ constexpr char kUsage[] =
 int Usage(const std::string& msg) {
   std::cerr << "longrunctl: " << msg << "\nRun longrunctl --help for usage.\n";
   return 2;
+}
+
+// new-api-key TENANT SCOPES: a fresh key on stdout; its keys-file line appended to
+// `keys_file` (or on stderr).
+int NewApiKeyCommand(const std::vector<std::string>& args, const std::string& keys_file) {
+  if (args.size() != 3) return Usage("new-api-key needs TENANT and SCOPE[,SCOPE...]");
+  const longrun::auth::NewApiKeyResult made = longrun::auth::NewApiKey();
+  absl::StatusOr<std::string> line = longrun::auth::ApiKeyLine(
+      made.sha256_hex, args[1], absl::StrSplit(args[2], ',', absl::SkipEmpty()));
+  if (!line.ok()) return Usage(std::string(line.status().message()));
+  if (keys_file.empty()) {
+    std::cerr << "line for --api-keys-file: " << *line << "\n";
+  } else {
+    std::ofstream out(keys_file, std::ios::app);
+    out << *line << "\n";
+    if (!out.flush()) return Usage("cannot append to --api-keys-file " + keys_file);
+  }
+  std::cout << made.key << "\n";
+  return 0;
 }
 
 int RpcError(const grpc::Status& s) {
@@ -177,6 +207,8 @@ int main(int argc, char** argv) {
   flags.Int("page-size", &page_size, "list: operations per page (0: server default 50)");
   flags.String("page-token", &page_token, "list: continue from this token");
   flags.Bool("all", &all, "list: follow page tokens to the end");
+  std::string api_keys_file;
+  flags.String("api-keys-file", &api_keys_file, "new-api-key: append the key's line here");
   longrun::rpc::ClientTlsConfig tls;
   longrun::rpc::AddClientTlsFlags(flags, &tls);
   auto args = flags.Parse(argc, argv);
@@ -184,6 +216,7 @@ int main(int argc, char** argv) {
   if (flags.help_requested()) return 0;
   if (args->empty()) return Usage("missing command");
 
+  if ((*args)[0] == "new-api-key") return NewApiKeyCommand(*args, api_keys_file);
   auto made = longrun::rpc::MakeChannel(server, tls);
   if (!made.ok()) return Usage(std::string(made.status().message()));
   std::shared_ptr<grpc::Channel> channel = *std::move(made);

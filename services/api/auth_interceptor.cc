@@ -1,0 +1,121 @@
+#include "services/api/auth_interceptor.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "libs/rpc/grpc_status.h"
+
+namespace longrun::api {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+using grpc::experimental::ServerRpcInfo;
+
+// Services whose handlers read the CallAuthTable (and so end refused calls themselves).
+bool IsLongrunService(absl::string_view method) {
+  return absl::StartsWith(method, "/longrun.v1.") ||
+         absl::StartsWith(method, "/google.longrunning.");
+}
+
+class Interceptor final : public grpc::experimental::Interceptor {
+ public:
+  Interceptor(const AuthInterceptorConfig& config, ServerRpcInfo* info)
+      : config_(config),
+        info_(info),
+        method_(info->method() != nullptr ? info->method() : ""),
+        rule_(auth::RuleForMethod(method_, config.rules)) {}
+
+  ~Interceptor() override {
+    if (recorded_) config_.table->Erase(info_->server_context());
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      Decide(*methods->GetRecvInitialMetadata());
+    }
+    if (!refusal_.ok()) {
+      if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA) &&
+          !retry_after_.empty()) {
+        methods->GetSendInitialMetadata()->emplace("retry-after", retry_after_);
+      }
+      if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+        methods->ModifySendStatus(rpc::ToGrpcStatus(refusal_));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Decide(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+    if (rule_.access == auth::MethodAccess::kOpen) return;
+    absl::string_view authorization;
+    if (auto it = metadata.find("authorization"); it != metadata.end()) {
+      authorization = absl::string_view(it->second.data(), it->second.size());
+    }
+    absl::StatusOr<Caller> decision = Authorize(authorization);
+    refusal_ = decision.status();
+    config_.table->Set(info_->server_context(), std::move(decision));
+    recorded_ = true;
+    // A refused call to a service that does not consult the table: cancel it before its
+    // handler can answer anything.
+    if (!refusal_.ok() && !IsLongrunService(method_)) info_->server_context()->TryCancel();
+  }
+
+  absl::StatusOr<Caller> Authorize(absl::string_view authorization) {
+    absl::StatusOr<auth::Principal> principal =
+        config_.authenticator->Authenticate(authorization);
+    if (!principal.ok()) return principal.status();
+    if (absl::Status s = auth::CheckAccess(rule_, *principal); !s.ok()) return s;
+    if (TenantRateLimiter* limit = LimitFor(); limit != nullptr) {
+      if (auto wait = limit->Take(principal->tenant); wait.has_value()) {
+        const int64_t seconds = std::max<int64_t>(1, std::llround(std::ceil(
+                                                         absl::ToDoubleSeconds(*wait))));
+        retry_after_ = std::to_string(seconds);
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "tenant \"", principal->tenant, "\" is over its rate limit for ",
+            rule_.scope == auth::Scope::kOperationsSubmit ? "Submit" : "reads",
+            "; retry after ", seconds, "s"));
+      }
+    }
+    Caller caller{.tenant = principal->tenant, .admin = principal->CrossTenant()};
+    caller.principal = std::make_shared<const auth::Principal>(*std::move(principal));
+    return caller;
+  }
+
+  TenantRateLimiter* LimitFor() const {
+    if (rule_.access != auth::MethodAccess::kScope) return nullptr;
+    if (rule_.scope == auth::Scope::kOperationsSubmit) return config_.submit_limit;
+    if (rule_.scope == auth::Scope::kOperationsRead) return config_.read_limit;
+    return nullptr;
+  }
+
+  const AuthInterceptorConfig& config_;
+  ServerRpcInfo* const info_;
+  const std::string method_;
+  const auth::MethodRule rule_;
+  bool recorded_ = false;
+  absl::Status refusal_;
+  std::string retry_after_;
+};
+
+class Factory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit Factory(AuthInterceptorConfig config) : config_(config) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
+    return new Interceptor(config_, info);
+  }
+
+ private:
+  const AuthInterceptorConfig config_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> AuthInterceptor(
+    AuthInterceptorConfig config) {
+  return std::make_unique<Factory>(config);
+}
+
+}  // namespace longrun::api
