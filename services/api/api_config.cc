@@ -40,6 +40,12 @@ absl::Status ApiConfig::Validate() const {
   if (min_client_ping_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--min-client-ping-interval must be at least 1s");
   }
+  if (max_watches_per_tenant < 0) {
+    return absl::InvalidArgumentError("--max-watches-per-tenant must be 0 (no cap) or positive");
+  }
+  if (max_watch_duration < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--max-watch-duration must be at least 1s");
+  }
   if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be positive");
   if (watch_refresh < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("--watch-refresh must be at least 100ms");

@@ -46,6 +46,8 @@ struct ApiConfig {
   std::string rate_limit_read;
   bool migrate_on_start = false;
   absl::Duration max_wait = absl::Seconds(60);          // WaitOperation cap
+  int64_t max_watches_per_tenant = 1000;                // open WatchOperation streams (0: none)
+  absl::Duration max_watch_duration = absl::Hours(1);   // a stream's longest lifetime
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations
   absl::Duration watch_outage_timeout = absl::Seconds(60);
   core::SubmitLimits limits;

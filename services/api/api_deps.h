@@ -7,6 +7,7 @@
 #include "services/api/call_auth.h"
 #include "services/api/operations_logic.h"
 #include "services/api/submit_batcher.h"
+#include "services/api/watch_limits.h"
 #include "services/api/watch_hub.h"
 
 namespace longrun::api {
@@ -19,6 +20,9 @@ struct ApiDeps {
   absl::Duration max_wait = absl::Seconds(60);  // cap on a WaitOperation
   // The auth interceptor's decisions; nullptr with --auth=none (every caller is Caller{}).
   const CallAuthTable* auth = nullptr;
+  // Open WatchOperation streams per tenant (nullptr: no cap), and how long one may last.
+  WatchLimits* watch_limits = nullptr;
+  absl::Duration max_watch_duration = absl::InfiniteDuration();
 };
 
 // The caller of the call `ctx`, or why it is refused (see call_auth.h).

@@ -162,6 +162,11 @@ int main(int argc, char** argv) {
                  "every worker is remote)");
   flags.Duration("max-wait", &config.max_wait,
                  "longest a WaitOperation blocks, whatever its timeout or deadline");
+  flags.Int("max-watches-per-tenant", &config.max_watches_per_tenant,
+            "WatchOperation streams one tenant may hold open on this api at once (0: no cap)");
+  flags.Duration("max-watch-duration", &config.max_watch_duration,
+                 "a WatchOperation stream ends with UNAVAILABLE after this long (clients watch "
+                 "again)");
   flags.Duration("watch-refresh", &config.watch_refresh,
                  "how often watched operations are re-read even without notifications");
   flags.Duration("watch-outage-timeout", &config.watch_outage_timeout,
@@ -305,8 +310,15 @@ int main(int argc, char** argv) {
   if (auth_on) auth_reload.Start();
   longrun::api::TenantRateLimiter submit_limit(*submit_rate, longrun::RealClock());
   longrun::api::TenantRateLimiter read_limit(*read_rate, longrun::RealClock());
-  const longrun::api::ApiDeps deps{logic, executor, hub, batcher, config.max_wait,
-                                   auth_on ? &call_auth : nullptr};
+  longrun::api::WatchLimits watch_limits(config.max_watches_per_tenant);
+  const longrun::api::ApiDeps deps{logic,
+                                   executor,
+                                   hub,
+                                   batcher,
+                                   config.max_wait,
+                                   auth_on ? &call_auth : nullptr,
+                                   config.max_watches_per_tenant > 0 ? &watch_limits : nullptr,
+                                   config.max_watch_duration};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
   longrun::api::WorkersService workers(remote, broker, executor, deps.auth);

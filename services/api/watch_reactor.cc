@@ -84,9 +84,26 @@ std::optional<core::Operation> LatestStateQueue::WriteDone() {
 WatchReactor::WatchReactor(ApiDeps deps, grpc::CallbackServerContext* ctx,
                            const std::string& name)
     : HubCallBase(deps) {
-  if (absl::Status s = StartSubscription(ctx, name, absl::InfiniteFuture()); !s.ok()) {
-    FinishWith(s);
+  // The per-tenant cap first, so a stream over it gets nothing but the refusal.
+  if (deps_.watch_limits != nullptr) {
+    absl::StatusOr<Caller> caller = CallerOf(deps_.auth, ctx);
+    if (caller.ok()) {
+      if (!deps_.watch_limits->Acquire(caller->tenant)) {
+        FinishWith(absl::ResourceExhaustedError(absl::StrCat(
+            "tenant \"", caller->tenant, "\" already has ", deps_.watch_limits->per_tenant(),
+            " WatchOperation streams open on this server (--max-watches-per-tenant); close "
+            "one, or poll with GetOperation or WaitOperation")));
+        return;
+      }
+      counted_tenant_ = caller->tenant;
+      counted_ = true;
+    }
   }
+  absl::Time deadline = absl::InfiniteFuture();
+  if (deps_.max_watch_duration < absl::InfiniteDuration()) {
+    deadline = deps_.hub.clock().Now() + deps_.max_watch_duration;
+  }
+  if (absl::Status s = StartSubscription(ctx, name, deadline); !s.ok()) FinishWith(s);
 }
 
 void WatchReactor::Deliver(const core::Operation& op) {
@@ -131,7 +148,13 @@ bool WatchReactor::Finished() {
 
 void WatchReactor::OnCancel() { FinishWith(absl::CancelledError("watch cancelled by the client")); }
 
+void WatchReactor::OnDeadline() {
+  FinishWith(absl::UnavailableError(
+      "watch stream reached its longest lifetime (--max-watch-duration); watch again to go on"));
+}
+
 void WatchReactor::OnDone() {
+  if (counted_) deps_.watch_limits->Release(counted_tenant_);
   EndSubscription();
   Unref();
 }

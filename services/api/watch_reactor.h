@@ -84,6 +84,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
+  void OnDeadline() override;  // --max-watch-duration
 
  private:
   void Deliver(const core::Operation& op) override;
@@ -95,6 +96,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::
   bool finished_ = false;
   LatestStateQueue queue_;
   google::longrunning::Operation current_;
+  bool counted_ = false;  // holds one of counted_tenant_'s WatchLimits
+  std::string counted_tenant_;
 };
 
 class WaitReactor final : public grpc::ServerUnaryReactor, public HubCallBase {

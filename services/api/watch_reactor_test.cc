@@ -122,10 +122,46 @@ class ReactorTest : public ::testing::Test {
   concurrency::Executor executor_{"test", 1, 1000};
   WatchHub hub_{store_, {}, clock_};
   SubmitBatcher batcher_{store_, {}};
-  OperationsService service_{{logic_, executor_, hub_, batcher_, absl::Seconds(60)}};
+  WatchLimits watch_limits_{10};
+  OperationsService service_{{logic_, executor_, hub_, batcher_, absl::Seconds(60), nullptr,
+                              &watch_limits_, absl::Minutes(10)}};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<longrun::v1::Operations::Stub> stub_;
 };
+
+TEST_F(ReactorTest, WatchesPerTenantAreCappedAndEachEndsAfterTheLongestLifetime) {
+  const std::string id = jobs_.Insert();
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<Operation>>> readers;
+  Operation op;
+  for (int i = 0; i < 10; ++i) {  // the fixture's cap
+    contexts.push_back(Context());
+    readers.push_back(Watch(*contexts.back(), id));
+    ASSERT_TRUE(readers.back()->Read(&op));
+  }
+  // One more stream of the same tenant is refused before anything is sent.
+  auto ctx = Context();
+  auto refused_reader = Watch(*ctx, id);
+  EXPECT_FALSE(refused_reader->Read(&op));
+  grpc::Status refused = refused_reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("--max-watches-per-tenant"), std::string::npos);
+
+  // Ten minutes on, every stream ends with UNAVAILABLE (watch again), and a new one may open.
+  clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
+  hub_.RunOnce();
+  for (auto& reader : readers) {
+    EXPECT_FALSE(reader->Read(&op));
+    grpc::Status ended = reader->Finish();
+    EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_NE(ended.error_message().find("--max-watch-duration"), std::string::npos);
+  }
+  AwaitUnsubscribed();
+  auto again_ctx = Context();
+  auto again = Watch(*again_ctx, id);
+  ASSERT_TRUE(again->Read(&op));
+  again_ctx->TryCancel();
+}
 
 TEST_F(ReactorTest, WatchStreamsTheSnapshotEachNewStateAndEndsWithTheTerminalOne) {
   const std::string id = jobs_.Insert();
