@@ -47,10 +47,9 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(absl::string_view text) {
         absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
     if (fields.empty()) continue;
     if (fields.size() != 3) {
-      return LineError(line_number,
-                       absl::StrCat("expected 3 fields, \"<sha256 hex> <tenant> "
-                                    "<scope>[,<scope>...]\"; got ",
-                                    fields.size()));
+      return LineError(line_number, absl::StrCat("expected 3 fields, \"<sha256 hex> <tenant> "
+                                                 "<scope>[,<scope>...]\"; got ",
+                                                 fields.size()));
     }
     std::optional<internal::Sha256Digest> digest = internal::ParseSha256Hex(fields[0]);
     if (!digest.has_value()) {
@@ -84,9 +83,8 @@ std::optional<Principal> ApiKeys::Lookup(absl::string_view key) const {
   size_t found = 0;
   size_t any = 0;
   for (size_t i = 0; i < entries_.size(); ++i) {
-    const size_t equal =
-        static_cast<size_t>(CRYPTO_memcmp(entries_[i].hash.data(), digest.data(), digest.size()) ==
-                            0);
+    const size_t equal = static_cast<size_t>(
+        CRYPTO_memcmp(entries_[i].hash.data(), digest.data(), digest.size()) == 0);
     const size_t mask = size_t{0} - equal;  // all ones if equal
     found = (found & ~mask) | (i & mask);
     any |= equal;
@@ -107,9 +105,8 @@ NewApiKeyResult NewApiKey() {
   // must never be handed out.
   LONGRUN_CHECK(RAND_bytes(random, sizeof(random)) == 1);
   NewApiKeyResult out;
-  out.key = absl::StrCat(
-      "lr_", internal::EncodeBase64Url(
-                 absl::string_view(reinterpret_cast<const char*>(random), sizeof(random))));
+  out.key = absl::StrCat("lr_", internal::EncodeBase64Url(absl::string_view(
+                                    reinterpret_cast<const char*>(random), sizeof(random))));
   OPENSSL_cleanse(random, sizeof(random));
   out.sha256_hex = ApiKeySha256Hex(out.key);
   return out;

@@ -6,7 +6,7 @@
 // one) and blank lines are ignored. The hex is 64 digits of either case; the tenant follows
 // ValidateTenant; scopes are those of principal.h, comma-separated without spaces, e.g.
 //   # ci pipeline of team-a, made 2026-11-24
-//   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 team-a operations.submit,operations.read
+//   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 team-a operations.read
 // Unknown scopes, bad tenants and duplicate keys are errors naming the line, so a typo can
 // never silently grant less or more than meant.
 //

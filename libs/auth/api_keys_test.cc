@@ -29,8 +29,7 @@ TEST(ApiKeysTest, ParsesLinesCommentsAndBlanks) {
   const std::string text = absl::StrCat(
       "# keys for staging\n"
       "\n",
-      ApiKeySha256Hex("key-a"), " team-a operations.submit,operations.read  # ci\n",
-      "   \t\n",
+      ApiKeySha256Hex("key-a"), " team-a operations.submit,operations.read  # ci\n", "   \t\n",
       absl::AsciiStrToUpper(ApiKeySha256Hex("key-b")), "\tteam-b\tworkers.lease:q/k\r\n",
       "  # indented comment\n", ApiKeySha256Hex("key-c"), " team-a admin");  // no final newline
   absl::StatusOr<ApiKeys> keys = ApiKeys::Parse(text);

@@ -12,8 +12,8 @@ absl::Status Load(const std::string& path, absl::string_view name,
                   typename ReloadingFile<T>::Parser parser, const Clock& clock,
                   std::unique_ptr<ReloadingFile<T>>* out) {
   if (path.empty()) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<ReloadingFile<T>>> file = ReloadingFile<T>::Create(
-      {.path = path, .name = std::string(name)}, std::move(parser), clock);
+  absl::StatusOr<std::unique_ptr<ReloadingFile<T>>> file =
+      ReloadingFile<T>::Create({.path = path, .name = std::string(name)}, std::move(parser), clock);
   if (!file.ok()) return file.status();
   *out = *std::move(file);
   return absl::OkStatus();
@@ -39,8 +39,8 @@ absl::Status AuthenticatorConfig::Validate() const {
         "--api-keys-file, --jwt-hs256-secret-file and --jwt-public-key-file need --auth=token");
   }
   if (jwt.clock_skew < absl::ZeroDuration() || jwt.clock_skew > kMaxClockSkew) {
-    return absl::InvalidArgumentError(absl::StrCat("--jwt-clock-skew must be 0s..",
-                                                   absl::FormatDuration(kMaxClockSkew)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--jwt-clock-skew must be 0s..", absl::FormatDuration(kMaxClockSkew)));
   }
   if (tenant_claim.empty()) return absl::InvalidArgumentError("--tenant-claim must not be empty");
   if (reload_interval <= absl::ZeroDuration()) {
@@ -59,8 +59,8 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(Authenticat
   if (absl::Status s = config.Validate(); !s.ok()) return s;
   std::unique_ptr<Authenticator> auth(new Authenticator(std::move(config), clock));
   const AuthenticatorConfig& c = auth->config_;
-  if (absl::Status s = Load<ApiKeys>(c.api_keys_file, "api keys file", ApiKeys::Parse, clock,
-                                     &auth->api_keys_);
+  if (absl::Status s =
+          Load<ApiKeys>(c.api_keys_file, "api keys file", ApiKeys::Parse, clock, &auth->api_keys_);
       !s.ok()) {
     return s;
   }

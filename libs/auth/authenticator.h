@@ -31,12 +31,12 @@ enum class AuthMode { kNone, kToken };
 absl::StatusOr<AuthMode> ParseAuthMode(absl::string_view text);
 
 struct AuthenticatorConfig {
-  AuthMode mode = AuthMode::kNone;    // --auth
-  std::string api_keys_file;          // --api-keys-file
-  std::string jwt_hs256_secret_file;  // --jwt-hs256-secret-file
-  std::string jwt_public_key_file;    // --jwt-public-key-file (PEM or JWKS)
-  JwtOptions jwt;                     // --jwt-issuer, --jwt-audience, --jwt-clock-skew
-  std::string tenant_claim = "tenant";               // --tenant-claim
+  AuthMode mode = AuthMode::kNone;      // --auth
+  std::string api_keys_file;            // --api-keys-file
+  std::string jwt_hs256_secret_file;    // --jwt-hs256-secret-file
+  std::string jwt_public_key_file;      // --jwt-public-key-file (PEM or JWKS)
+  JwtOptions jwt;                       // --jwt-issuer, --jwt-audience, --jwt-clock-skew
+  std::string tenant_claim = "tenant";  // --tenant-claim
   absl::Duration reload_interval = absl::Seconds(5);  // how often files are checked
 
   // INVALID_ARGUMENT naming the flag: token mode needs at least one key file; none mode
@@ -50,7 +50,7 @@ class Authenticator {
   // Validates and loads every configured file; an unreadable or invalid file is an error
   // naming it (the process should not start).
   static absl::StatusOr<std::unique_ptr<Authenticator>> Create(AuthenticatorConfig config,
-                                                                const Clock& clock);
+                                                               const Clock& clock);
 
   // The caller behind an `authorization` header value (empty if the call had none). With
   // --auth=none: AnonymousPrincipal(), whatever the value. Otherwise UNAUTHENTICATED for a

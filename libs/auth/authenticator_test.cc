@@ -9,9 +9,9 @@
 namespace longrun::auth {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Claims;
 using testing::EsJwt;
+using ::testing::HasSubstr;
 using testing::HsJwt;
 using testing::kTestSecret;
 using testing::RsJwt;
@@ -77,9 +77,8 @@ class TokenModeTest : public ::testing::Test {
   std::string KeysFile(std::initializer_list<const NewApiKeyResult*> keys) const {
     std::string text = "# test keys\n";
     for (const NewApiKeyResult* k : keys) {
-      absl::StrAppend(&text, k->sha256_hex, " ", k == &reader_ ? "team-r operations.read"
-                                                               : "team-s operations.submit",
-                      "\n");
+      absl::StrAppend(&text, k->sha256_hex, " ",
+                      k == &reader_ ? "team-r operations.read" : "team-s operations.submit", "\n");
     }
     return text;
   }
@@ -107,9 +106,9 @@ TEST_F(TokenModeTest, EveryKindOfCredential) {
   EXPECT_EQ(key->tenant, "team-r");
   EXPECT_EQ(key->credential, CredentialKind::kApiKey);
 
-  for (const std::string& token : {HsJwt(kTestSecret, GoodClaims()),
-                                   RsJwt(TestKey::Rsa(), GoodClaims(), "r1"),
-                                   EsJwt(TestKey::Ec(), GoodClaims(), "e1")}) {
+  for (const std::string& token :
+       {HsJwt(kTestSecret, GoodClaims()), RsJwt(TestKey::Rsa(), GoodClaims(), "r1"),
+        EsJwt(TestKey::Ec(), GoodClaims(), "e1")}) {
     absl::StatusOr<Principal> jwt = Auth(token);
     ASSERT_TRUE(jwt.ok()) << jwt.status();
     EXPECT_EQ(jwt->tenant, "team-j");
@@ -215,8 +214,7 @@ TEST_F(TokenModeTest, WithTheMethodTable) {
   EXPECT_TRUE(call("/longrun.v1.Operations/Submit", "Bearer " + submitter_.key).ok());
   EXPECT_EQ(call("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "").code(),
             absl::StatusCode::kUnauthenticated);
-  EXPECT_TRUE(
-      call("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", reader).ok());
+  EXPECT_TRUE(call("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", reader).ok());
 }
 
 }  // namespace

@@ -14,8 +14,8 @@ constexpr absl::string_view kExpected = "send the header 'authorization: Bearer 
 constexpr size_t kMaxHeaderOverhead = 64;
 
 bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-         c == '_' || c == '~' || c == '+' || c == '/';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~' || c == '+' || c == '/';
 }
 
 bool IsB64Token(absl::string_view token) {
@@ -44,6 +44,9 @@ absl::StatusOr<absl::string_view> ParseBearer(absl::string_view authorization) {
     return absl::UnauthenticatedError(absl::StrCat("missing credential: ", kExpected));
   }
   const size_t space = authorization.find_first_of(" \t");
+  if (space == absl::string_view::npos && absl::EqualsIgnoreCase(authorization, "bearer")) {
+    return absl::UnauthenticatedError(absl::StrCat("missing token after 'Bearer': ", kExpected));
+  }
   if (space == absl::string_view::npos ||
       !absl::EqualsIgnoreCase(authorization.substr(0, space), "bearer")) {
     return absl::UnauthenticatedError(
@@ -55,9 +58,8 @@ absl::StatusOr<absl::string_view> ParseBearer(absl::string_view authorization) {
         absl::StrCat("token is larger than ", kMaxTokenBytes, " bytes"));
   }
   if (!IsB64Token(token)) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("malformed bearer token (one word of [A-Za-z0-9-._~+/], then any '='): ",
-                     kExpected));
+    return absl::UnauthenticatedError(absl::StrCat(
+        "malformed bearer token (one word of [A-Za-z0-9-._~+/], then any '='): ", kExpected));
   }
   return token;
 }

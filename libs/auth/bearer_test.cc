@@ -9,16 +9,16 @@
 namespace longrun::auth {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::Claims;
+using ::testing::HasSubstr;
 using testing::HsJwt;
 using testing::kNow;
 using testing::kTestSecret;
+using ::testing::Not;
 
 TEST(ParseBearerTest, AcceptsTheBearerScheme) {
-  for (absl::string_view value :
-       {"Bearer abc", "bearer abc", "BEARER abc", "  Bearer    abc  ", "Bearer\tabc", "Bearer abc=="}) {
+  for (absl::string_view value : {"Bearer abc", "bearer abc", "BEARER abc", "  Bearer    abc  ",
+                                  "Bearer\tabc", "Bearer abc=="}) {
     absl::StatusOr<absl::string_view> token = ParseBearer(value);
     ASSERT_TRUE(token.ok()) << value << ": " << token.status();
     EXPECT_EQ(absl::StripSuffix(*token, "=="), "abc") << value;
@@ -33,8 +33,9 @@ TEST(ParseBearerTest, RefusesWithoutEchoingTheValue) {
   } cases[] = {
       {"", "missing credential: send the header 'authorization: Bearer <token>'"},
       {"   ", "missing credential"},
-      {"Bearer", "unsupported authorization scheme"},
-      {"Bearer ", "unsupported authorization scheme"},
+      {"Bearer", "missing token after 'Bearer'"},
+      {"bearer \t ", "missing token after 'Bearer'"},
+      {"Bearerx token", "unsupported authorization scheme"},
       {"Basic dXNlcjpzZWNyZXQtcGFzc3dvcmQ=", "unsupported authorization scheme"},
       {"secret-token-without-scheme", "unsupported authorization scheme"},
       {"Bearer secret-token with-space", "malformed bearer token"},
@@ -109,8 +110,8 @@ TEST_F(AuthenticateBearerTest, Refusals) {
   expect("Bearer " + key_ + "x", both_, "unknown or revoked API key");
   expect("Bearer " + HsJwt(kTestSecret, Claims(-absl::Minutes(5))), both_, "token expired");
   // A valid token without the tenant claim.
-  expect("Bearer " + HsJwt(kTestSecret, absl::StrCat(R"({"exp":)",
-                                                      absl::ToUnixSeconds(kNow) + 60, "}")),
+  expect("Bearer " +
+             HsJwt(kTestSecret, absl::StrCat(R"({"exp":)", absl::ToUnixSeconds(kNow) + 60, "}")),
          both_, "token has no \"tenant\" claim");
   Credentials keys_only{.api_keys = both_.api_keys};
   expect("Bearer " + HsJwt(kTestSecret, Claims()), keys_only, "JWTs are not accepted");

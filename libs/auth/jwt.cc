@@ -99,8 +99,8 @@ absl::StatusOr<JwtAlg> AlgForKey(EVP_PKEY* pkey, absl::string_view where) {
         if (nid == NID_undef) nid = EC_curve_nist2nid(name);
       }
       if (nid != NID_X9_62_prime256v1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, " is an EC key on curve \"", name, "\"; only P-256 (ES256) is supported"));
+        return absl::InvalidArgumentError(absl::StrCat(where, " is an EC key on curve \"", name,
+                                                       "\"; only P-256 (ES256) is supported"));
       }
       return JwtAlg::kEs256;
     }
@@ -132,8 +132,8 @@ absl::Status ParsePem(absl::string_view text, std::vector<JwtPublicKeys::Key>* k
     if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) {
       const unsigned long err = ERR_peek_last_error();
       ERR_clear_error();
-      const bool no_more = ERR_GET_LIB(err) == ERR_LIB_PEM &&
-                           ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+      const bool no_more =
+          ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
       if (no_more && block > 1) return absl::OkStatus();
       if (no_more) return absl::InvalidArgumentError("no PEM block found");
       return absl::InvalidArgumentError(absl::StrCat("PEM block ", block, " is malformed"));
@@ -273,8 +273,7 @@ absl::Status ParseJwk(const Struct& jwk, absl::string_view where,
     ++*skipped;  // oct, OKP, other curves: not ours to verify with
     return absl::OkStatus();
   }
-  if ((use->has_value() && **use != "sig") ||
-      (alg->has_value() && **alg != JwtAlgName(key_alg))) {
+  if ((use->has_value() && **use != "sig") || (alg->has_value() && **alg != JwtAlgName(key_alg))) {
     ++*skipped;  // an encryption key, or one meant for RS384, ES384, PS256, ...
     return absl::OkStatus();
   }
@@ -310,9 +309,8 @@ absl::Status ParseJwks(absl::string_view text, std::vector<JwtPublicKeys::Key>* 
         "JWKS: expected {\"keys\": [...]} or a single JWK with \"kty\"");
   }
   if (keys->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("JWKS: no RSA or EC P-256 signing key for RS256 or ES256 (", skipped,
-                     " keys skipped)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "JWKS: no RSA or EC P-256 signing key for RS256 or ES256 (", skipped, " keys skipped)"));
   }
   return absl::OkStatus();
 }
@@ -320,8 +318,8 @@ absl::Status ParseJwks(absl::string_view text, std::vector<JwtPublicKeys::Key>* 
 std::string HmacSha256(absl::string_view secret, absl::string_view input) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
-  if (HMAC(EVP_sha256(), Bytes(secret), static_cast<int>(secret.size()), Bytes(input),
-           input.size(), mac, &mac_len) == nullptr) {
+  if (HMAC(EVP_sha256(), Bytes(secret), static_cast<int>(secret.size()), Bytes(input), input.size(),
+           mac, &mac_len) == nullptr) {
     return std::string();
   }
   return std::string(reinterpret_cast<const char*>(mac), mac_len);
@@ -391,8 +389,7 @@ absl::StatusOr<std::optional<absl::Time>> NumericDate(const Struct& claims,
                                                       absl::string_view name) {
   auto it = claims.fields().find(std::string(name));
   if (it == claims.fields().end()) return std::nullopt;
-  if (it->second.kind_case() != Value::kNumberValue ||
-      !std::isfinite(it->second.number_value())) {
+  if (it->second.kind_case() != Value::kNumberValue || !std::isfinite(it->second.number_value())) {
     return Unauthenticated(
         absl::StrCat("token claim ", name, " is not a number (seconds since the epoch)"));
   }
@@ -499,8 +496,8 @@ absl::Status JwtPublicKeys::VerifySignature(JwtAlg alg, absl::string_view kid,
     if (VerifyWithKey(k.pkey.get(), alg, signing_input, signature)) return absl::OkStatus();
   }
   if (!candidate) {
-    return Unauthenticated(absl::StrCat("no configured ", JwtAlgName(alg),
-                                        " key matches the token's key id (kid)"));
+    return Unauthenticated(
+        absl::StrCat("no configured ", JwtAlgName(alg), " key matches the token's key id (kid)"));
   }
   return Unauthenticated("token signature does not verify");
 }
@@ -575,8 +572,8 @@ absl::StatusOr<VerifiedJwt> VerifyJwt(absl::string_view token, const JwtKeys& ke
                                           " tokens are not accepted; this server accepts ",
                                           AcceptedAlgs(keys)));
     }
-    if (absl::Status s = keys.public_keys->VerifySignature(out.alg, out.kid, signing_input,
-                                                           *signature);
+    if (absl::Status s =
+            keys.public_keys->VerifySignature(out.alg, out.kid, signing_input, *signature);
         !s.ok()) {
       return s;
     }
@@ -596,8 +593,8 @@ absl::StatusOr<Principal> PrincipalFromClaims(const Struct& claims,
   p.credential = CredentialKind::kJwt;
   auto tenant_it = fields.find(std::string(tenant_claim));
   if (tenant_it == fields.end()) {
-    return Unauthenticated(absl::StrCat("token has no \"", tenant_claim,
-                                        "\" claim naming the caller's tenant"));
+    return Unauthenticated(
+        absl::StrCat("token has no \"", tenant_claim, "\" claim naming the caller's tenant"));
   }
   if (tenant_it->second.kind_case() != Value::kStringValue ||
       !ValidateTenant(tenant_it->second.string_value()).ok()) {
@@ -605,7 +602,8 @@ absl::StatusOr<Principal> PrincipalFromClaims(const Struct& claims,
                                         "\" must be 1-128 characters of [A-Za-z0-9._:@/-]"));
   }
   p.tenant = tenant_it->second.string_value();
-  if (auto it = fields.find("sub"); it != fields.end() && it->second.kind_case() == Value::kStringValue) {
+  if (auto it = fields.find("sub");
+      it != fields.end() && it->second.kind_case() == Value::kStringValue) {
     p.subject = it->second.string_value();
   }
   if (auto it = fields.find("scope"); it != fields.end()) {
@@ -613,7 +611,8 @@ absl::StatusOr<Principal> PrincipalFromClaims(const Struct& claims,
       p.scopes = ParseTokenScopes(it->second.string_value());
     } else if (it->second.kind_case() == Value::kListValue) {
       for (const Value& v : it->second.list_value().values()) {
-        if (v.kind_case() == Value::kStringValue) AddScope(v.string_value(), &p.scopes).IgnoreError();
+        if (v.kind_case() == Value::kStringValue)
+          AddScope(v.string_value(), &p.scopes).IgnoreError();
       }
     }
   }

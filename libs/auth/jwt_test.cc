@@ -15,10 +15,10 @@
 namespace longrun::auth {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::B64;
 using testing::Claims;
 using testing::EsJwt;
+using ::testing::HasSubstr;
 using testing::HmacSha256;
 using testing::HsJwt;
 using testing::kNow;
@@ -78,7 +78,9 @@ std::string TamperSignature(absl::string_view token) {
   return absl::StrJoin(parts, ".");
 }
 
-TEST(JwtTest, ValidHs256) { ExpectAccepted(HsJwt(kTestSecret, Claims()), SecretOnly(), JwtAlg::kHs256); }
+TEST(JwtTest, ValidHs256) {
+  ExpectAccepted(HsJwt(kTestSecret, Claims()), SecretOnly(), JwtAlg::kHs256);
+}
 
 TEST(JwtTest, SignHs256JwtMakesATokenVerifyJwtAccepts) {
   ExpectAccepted(SignHs256Jwt(Claims(), kTestSecret), SecretOnly(), JwtAlg::kHs256);
@@ -125,8 +127,8 @@ TEST(JwtTest, SingleJwkWithoutKidOrAlg) {
 }
 
 TEST(JwtTest, JwksKidSelectsTheKey) {
-  const JwtKeys keys = PublicOnly(
-      Jwks({TestKey::Rsa().Jwk("a"), TestKey::Rsa2().Jwk("b"), TestKey::Ec().Jwk("c")}));
+  const JwtKeys keys =
+      PublicOnly(Jwks({TestKey::Rsa().Jwk("a"), TestKey::Rsa2().Jwk("b"), TestKey::Ec().Jwk("c")}));
   ExpectAccepted(RsJwt(TestKey::Rsa2(), Claims(), "b"), keys, JwtAlg::kRs256);
   ExpectAccepted(RsJwt(TestKey::Rsa(), Claims(), "a"), keys, JwtAlg::kRs256);
   // Key b's signature presented as key a's: only key a is tried.
@@ -162,9 +164,8 @@ TEST(JwtTest, ClaimsChangedAfterSigningAreRefused) {
 
 TEST(JwtTest, Es256DerSignatureIsRefused) {
   // JWS carries R || S; a DER-encoded signature (what OpenSSL emits) is not a JWS signature.
-  const std::string token = MakeJwt(R"({"alg":"ES256"})", Claims(), [](absl::string_view in) {
-    return TestKey::Ec().SignDer(in);
-  });
+  const std::string token = MakeJwt(R"({"alg":"ES256"})", Claims(),
+                                    [](absl::string_view in) { return TestKey::Ec().SignDer(in); });
   ExpectRefused(token, PublicOnly(TestKey::Ec().PublicPem()), "signature does not verify");
 }
 
@@ -187,7 +188,7 @@ TEST(JwtTest, ExpiryAndNotBeforeWithSkew) {
   ExpectAccepted(HsJwt(kTestSecret, Claims(absl::Seconds(1))), keys, JwtAlg::kHs256, strict);
   // Fractional NumericDates are allowed (RFC 7519 section 2).
   ExpectAccepted(HsJwt(kTestSecret, absl::StrCat(R"({"tenant":"team-a","exp":)",
-                                                  absl::ToUnixSeconds(kNow), ".5}")),
+                                                 absl::ToUnixSeconds(kNow), ".5}")),
                  keys, JwtAlg::kHs256, strict, kNow + absl::Milliseconds(400));
 }
 
@@ -238,10 +239,9 @@ TEST(JwtTest, AlgNoneIsRefused) {
 
 TEST(JwtTest, OtherAlgorithmsAreRefused) {
   for (absl::string_view alg : {"HS384", "HS512", "RS512", "PS256", "ES384", "EdDSA", "hs256"}) {
-    const std::string token = MakeJwt(absl::StrCat(R"({"alg":")", alg, R"("})"), Claims(),
-                                      [](absl::string_view in) {
-                                        return HmacSha256(kTestSecret, in);
-                                      });
+    const std::string token =
+        MakeJwt(absl::StrCat(R"({"alg":")", alg, R"("})"), Claims(),
+                [](absl::string_view in) { return HmacSha256(kTestSecret, in); });
     ExpectRefused(token, Both(TestKey::Rsa().PublicPem()),
                   "token alg is not accepted; this server accepts HS256, RS256");
   }
@@ -276,15 +276,13 @@ TEST(JwtTest, PublicKeyTokensNeedPublicKeys) {
 
 TEST(JwtTest, RsEsMismatchIsRefused) {
   // An ES256 header on an RSA signature, against an RSA key only.
-  const std::string es_header_rsa_sig =
-      MakeJwt(R"({"alg":"ES256"})", Claims(),
-              [](absl::string_view in) { return TestKey::Rsa().Sign(in); });
+  const std::string es_header_rsa_sig = MakeJwt(
+      R"({"alg":"ES256"})", Claims(), [](absl::string_view in) { return TestKey::Rsa().Sign(in); });
   ExpectRefused(es_header_rsa_sig, PublicOnly(TestKey::Rsa().PublicPem()),
                 "no configured ES256 key");
   // ...and an RS256 header on an EC signature, against both keys.
-  const std::string rs_header_ec_sig =
-      MakeJwt(R"({"alg":"RS256"})", Claims(),
-              [](absl::string_view in) { return TestKey::Ec().Sign(in); });
+  const std::string rs_header_ec_sig = MakeJwt(
+      R"({"alg":"RS256"})", Claims(), [](absl::string_view in) { return TestKey::Ec().Sign(in); });
   ExpectRefused(rs_header_ec_sig,
                 PublicOnly(TestKey::Rsa().PublicPem() + TestKey::Ec().PublicPem()),
                 "signature does not verify");
@@ -296,17 +294,17 @@ TEST(JwtTest, RsEsMismatchIsRefused) {
 }
 
 TEST(JwtTest, OversizedTokenIsRefusedBeforeParsing) {
-  const std::string big = HsJwt(
-      kTestSecret, Claims(absl::Minutes(5), absl::StrCat(R"("pad":")", std::string(8200, 'x'),
-                                                         "\"")));
+  const std::string big =
+      HsJwt(kTestSecret,
+            Claims(absl::Minutes(5), absl::StrCat(R"("pad":")", std::string(8200, 'x'), "\"")));
   ExpectRefused(big, SecretOnly(), "larger than 8192 bytes");
   // Not even decoded: garbage of that size gets the same answer.
   ExpectRefused(std::string(kMaxTokenBytes + 1, '!'), SecretOnly(), "larger than 8192 bytes");
   // Just under the limit is fine.
   std::string token;
   for (size_t n = 5500; n < 7000; ++n) {
-    token = HsJwt(kTestSecret, Claims(absl::Minutes(5), absl::StrCat(R"("pad":")",
-                                                                     std::string(n, 'x'), "\"")));
+    token = HsJwt(kTestSecret,
+                  Claims(absl::Minutes(5), absl::StrCat(R"("pad":")", std::string(n, 'x'), "\"")));
     if (token.size() >= kMaxTokenBytes - 4) break;
   }
   ASSERT_LE(token.size(), kMaxTokenBytes);
@@ -328,8 +326,7 @@ TEST(JwtTest, Base64UrlIsStrict) {
   ExpectRefused(join({parts[0], parts[1] + " ", parts[2]}), SecretOnly(), "malformed token");
   // The signature's last character carries 2 unused bits (32 bytes in 43 characters): a
   // second spelling of the same bytes must not be accepted.
-  const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const size_t last = alphabet.find(parts[2].back());
   ASSERT_EQ(last % 4, 0u) << "unused bits must be zero in a canonical encoding";
   std::string sloppy = parts[2];
@@ -348,8 +345,7 @@ TEST(JwtTest, MalformedHeaderAndClaims) {
   ExpectRefused(MakeJwt(R"(["HS256"])", Claims(), sign), SecretOnly(), "header is not a JSON");
   ExpectRefused(MakeJwt(R"({"alg":"HS256","kid":7})", Claims(), sign), SecretOnly(),
                 "kid is not a string");
-  ExpectRefused(MakeJwt(R"({"alg":"HS256","crit":["exp"]})", Claims(), sign), SecretOnly(),
-                "crit");
+  ExpectRefused(MakeJwt(R"({"alg":"HS256","crit":["exp"]})", Claims(), sign), SecretOnly(), "crit");
   // Claims that are not an object, correctly signed.
   ExpectRefused(MakeJwt(R"({"alg":"HS256"})", "[1,2]", sign), SecretOnly(),
                 "claims are not a JSON object");
@@ -359,9 +355,8 @@ TEST(JwtTest, HeaderKeysAreNeverTrusted) {
   // A token carrying its own key (jwk / jku / x5c) is still verified with the configured keys.
   const std::string header = absl::StrCat(R"({"alg":"RS256","jwk":)", TestKey::Rsa2().Jwk(),
                                           R"(,"jku":"https://evil.example/jwks"})");
-  const std::string token = MakeJwt(header, Claims(), [](absl::string_view in) {
-    return TestKey::Rsa2().Sign(in);
-  });
+  const std::string token =
+      MakeJwt(header, Claims(), [](absl::string_view in) { return TestKey::Rsa2().Sign(in); });
   ExpectRefused(token, PublicOnly(TestKey::Rsa().PublicPem()), "signature does not verify");
 }
 
@@ -389,13 +384,11 @@ TEST(JwtPublicKeysTest, RefusesKeysItCannotUse) {
   EXPECT_THAT(error(R"({"keys":[7]})"), HasSubstr("JWKS key 0 is not a JSON object"));
   EXPECT_THAT(error(R"({"x":1})"), HasSubstr("expected {\"keys\""));
   // Keys we do not verify with are skipped, which leaves none here.
-  EXPECT_THAT(error(Jwks({R"({"kty":"oct","k":"c2VjcmV0"})",
-                          TestKey::Rsa().Jwk("a", "RS384"),
-                          TestKey::Rsa().Jwk("b", "ES256"),
-                          TestKey(TestKey::Type::kEcP384).Jwk("c"),
-                          absl::StrReplaceAll(TestKey::Rsa().Jwk("d"),
-                                              {{"}", R"(,"use":"enc"})"}})})),
-              HasSubstr("(5 keys skipped)"));
+  EXPECT_THAT(
+      error(Jwks({R"({"kty":"oct","k":"c2VjcmV0"})", TestKey::Rsa().Jwk("a", "RS384"),
+                  TestKey::Rsa().Jwk("b", "ES256"), TestKey(TestKey::Type::kEcP384).Jwk("c"),
+                  absl::StrReplaceAll(TestKey::Rsa().Jwk("d"), {{"}", R"(,"use":"enc"})"}})})),
+      HasSubstr("(5 keys skipped)"));
   EXPECT_THAT(error(Jwks({R"({"kty":"RSA","n":"AQAB"})"})), HasSubstr("\"e\" is missing"));
   EXPECT_THAT(error(Jwks({R"({"kty":"RSA","n":"AQAB=","e":"AQAB"})"})),
               HasSubstr("\"n\" is not base64url"));
@@ -405,8 +398,8 @@ TEST(JwtPublicKeysTest, RefusesKeysItCannotUse) {
   EXPECT_THAT(error(Jwks({R"({"kty":"EC","crv":"P-256","x":"AQAB","y":"AQAB"})"})),
               HasSubstr("32 bytes"));
   const std::string off_curve =
-      absl::StrCat(R"({"kty":"EC","crv":"P-256","x":")", B64(std::string(32, '\x01')),
-                   R"(","y":")", B64(std::string(32, '\x02')), R"("})");
+      absl::StrCat(R"({"kty":"EC","crv":"P-256","x":")", B64(std::string(32, '\x01')), R"(","y":")",
+                   B64(std::string(32, '\x02')), R"("})");
   EXPECT_THAT(error(Jwks({off_curve})), HasSubstr("not a point on P-256"));
   EXPECT_THAT(error(Jwks({R"({"kty":"RSA","kid":1})"})), HasSubstr("\"kid\" is not a string"));
 }

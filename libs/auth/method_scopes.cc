@@ -52,8 +52,8 @@ MethodRule RuleForMethod(absl::string_view method, const MethodRuleOptions& opti
   if (in_service(kHealthService)) return {.access = MethodAccess::kOpen};
   for (absl::string_view service : kReflectionServices) {
     if (in_service(service)) {
-      return {.access = options.reflection_public ? MethodAccess::kOpen
-                                                  : MethodAccess::kAuthenticated};
+      return {.access =
+                  options.reflection_public ? MethodAccess::kOpen : MethodAccess::kAuthenticated};
     }
   }
   return {.access = MethodAccess::kDenied};

@@ -84,8 +84,8 @@ TEST(MethodScopesTest, UnknownMethodsAreDenied) {
 
 TEST(MethodScopesTest, CheckAccess) {
   const Principal reader{.tenant = "t", .scopes = ParseTokenScopes("operations.read")};
-  EXPECT_TRUE(CheckAccess(RuleForMethod("/google.longrunning.Operations/ListOperations"), reader)
-                  .ok());
+  EXPECT_TRUE(
+      CheckAccess(RuleForMethod("/google.longrunning.Operations/ListOperations"), reader).ok());
   EXPECT_EQ(CheckAccess(RuleForMethod("/longrun.v1.Operations/Submit"), reader).code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(CheckAccess(RuleForMethod("/longrun.v1.Workers/LeaseJobs"), reader).code(),

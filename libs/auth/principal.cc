@@ -170,11 +170,11 @@ absl::Status CheckLease(const Principal& principal, const std::vector<std::strin
       const std::string granted = principal.scopes.leases().empty()
                                       ? std::string("no workers.lease scope")
                                       : principal.scopes.ToString();
-      return absl::PermissionDeniedError(absl::StrCat(
-          "the credential may not lease kind \"", kind, "\" from ",
-          queue.empty() ? std::string("every queue (list the queues in `queues`)")
-                        : absl::StrCat("queue \"", queue, "\""),
-          "; it grants: ", granted));
+      return absl::PermissionDeniedError(
+          absl::StrCat("the credential may not lease kind \"", kind, "\" from ",
+                       queue.empty() ? std::string("every queue (list the queues in `queues`)")
+                                     : absl::StrCat("queue \"", queue, "\""),
+                       "; it grants: ", granted));
     }
   }
   return absl::OkStatus();

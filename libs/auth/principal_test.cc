@@ -46,9 +46,9 @@ TEST(ScopeTest, LeaseLimits) {
 
 TEST(ScopeTest, MalformedOrUnknownScopes) {
   for (absl::string_view bad :
-       {"", "operations", "operations.*", "Operations.read", "admin ", "workers.lease:",
-        "workers.lease:/k", "workers.lease:q/", "workers.lease:Q", "workers.lease:q/k/x",
-        "workers.lease:q*", "workers.leasex", "workers.lease:-q"}) {
+       {"", "operations", "operations.*", "Operations.read", "admin ",
+        "workers.lease:", "workers.lease:/k", "workers.lease:q/", "workers.lease:Q",
+        "workers.lease:q/k/x", "workers.lease:q*", "workers.leasex", "workers.lease:-q"}) {
     ScopeSet scopes;
     absl::Status s = AddScope(bad, &scopes);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "\"" << bad << "\"";

@@ -77,8 +77,8 @@ absl::Status ReloadingFileBase::LoadInitial() {
   absl::Status status = content.status();
   if (status.ok()) status = Install(*content);
   if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(config_.name, " ", config_.path, ": ",
-                                                    status.message()));
+    return absl::Status(status.code(),
+                        absl::StrCat(config_.name, " ", config_.path, ": ", status.message()));
   }
   seen_ = internal::Sha256(*content);
   seen_installed_ = true;

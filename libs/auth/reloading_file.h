@@ -79,7 +79,7 @@ class ReloadingFileBase {
 
   const ReloadingFileConfig config_;
   const Clock& clock_;
-  mutable std::mutex mu_;  // one pass at a time
+  mutable std::mutex mu_;                       // one pass at a time
   std::optional<internal::Sha256Digest> seen_;  // the content the last successful read saw
   bool seen_installed_ = false;                 // ...and whether it is the value in use
   std::string seen_error_;                      // ...or why it could not be parsed
@@ -94,8 +94,7 @@ class ReloadingFile final : public ReloadingFileBase {
   using Parser = std::function<absl::StatusOr<T>(absl::string_view content)>;
 
   static absl::StatusOr<std::unique_ptr<ReloadingFile>> Create(ReloadingFileConfig config,
-                                                               Parser parser,
-                                                               const Clock& clock) {
+                                                               Parser parser, const Clock& clock) {
     std::unique_ptr<ReloadingFile> file(
         new ReloadingFile(std::move(config), std::move(parser), clock));
     if (absl::Status s = file->LoadInitial(); !s.ok()) return s;

@@ -31,8 +31,7 @@ std::string BioText(BIO* bio) {
 }
 
 std::string BnBytes(const BIGNUM* bn, int pad) {
-  std::string out(pad > 0 ? static_cast<size_t>(pad) : static_cast<size_t>(BN_num_bytes(bn)),
-                  '\0');
+  std::string out(pad > 0 ? static_cast<size_t>(pad) : static_cast<size_t>(BN_num_bytes(bn)), '\0');
   if (pad > 0) {
     LONGRUN_CHECK(BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), pad) == pad);
   } else {
@@ -128,8 +127,7 @@ std::string TestKey::Jwk(absl::string_view kid, absl::string_view alg) const {
     const int size = type_ == Type::kEcP256 ? 32 : 48;
     members = absl::StrCat(R"("kty":"EC","crv":")", type_ == Type::kEcP256 ? "P-256" : "P-384",
                            R"(","x":")", B64(BnParam(pkey_, OSSL_PKEY_PARAM_EC_PUB_X, size)),
-                           R"(","y":")", B64(BnParam(pkey_, OSSL_PKEY_PARAM_EC_PUB_Y, size)),
-                           "\"");
+                           R"(","y":")", B64(BnParam(pkey_, OSSL_PKEY_PARAM_EC_PUB_Y, size)), "\"");
   }
   if (!kid.empty()) absl::StrAppend(&members, R"(,"kid":")", kid, "\"");
   if (!alg.empty()) absl::StrAppend(&members, R"(,"alg":")", alg, "\"");
@@ -157,8 +155,7 @@ std::string TestKey::Sign(absl::string_view input) const {
   ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
   LONGRUN_CHECK(sig != nullptr);
   const int size = type_ == Type::kEcP256 ? 32 : 48;
-  std::string out =
-      BnBytes(ECDSA_SIG_get0_r(sig), size) + BnBytes(ECDSA_SIG_get0_s(sig), size);
+  std::string out = BnBytes(ECDSA_SIG_get0_r(sig), size) + BnBytes(ECDSA_SIG_get0_s(sig), size);
   ECDSA_SIG_free(sig);
   return out;
 }
@@ -175,18 +172,16 @@ std::string HmacSha256(absl::string_view key, absl::string_view input) {
 }
 
 std::string RsJwt(const TestKey& key, absl::string_view claims_json, absl::string_view kid) {
-  const std::string header = kid.empty()
-                                 ? std::string(R"({"alg":"RS256","typ":"JWT"})")
-                                 : absl::StrCat(R"({"alg":"RS256","typ":"JWT","kid":")", kid,
-                                                R"("})");
+  const std::string header =
+      kid.empty() ? std::string(R"({"alg":"RS256","typ":"JWT"})")
+                  : absl::StrCat(R"({"alg":"RS256","typ":"JWT","kid":")", kid, R"("})");
   return MakeJwt(header, claims_json, [&](absl::string_view in) { return key.Sign(in); });
 }
 
 std::string EsJwt(const TestKey& key, absl::string_view claims_json, absl::string_view kid) {
-  const std::string header = kid.empty()
-                                 ? std::string(R"({"alg":"ES256","typ":"JWT"})")
-                                 : absl::StrCat(R"({"alg":"ES256","typ":"JWT","kid":")", kid,
-                                                R"("})");
+  const std::string header =
+      kid.empty() ? std::string(R"({"alg":"ES256","typ":"JWT"})")
+                  : absl::StrCat(R"({"alg":"ES256","typ":"JWT","kid":")", kid, R"("})");
   return MakeJwt(header, claims_json, [&](absl::string_view in) { return key.Sign(in); });
 }
 

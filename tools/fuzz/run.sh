@@ -21,16 +21,19 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >/dev/null
 fi
-cmake --build "$build" -j2 --target filter_fuzzer page_token_fuzzer struct_json_fuzzer
+cmake --build "$build" -j2 --target filter_fuzzer page_token_fuzzer struct_json_fuzzer \
+  token_fuzzer
 
 failed=()
-for name in filter page_token struct_json; do
+for name in filter page_token struct_json token; do
   corpus="$build/corpus/$name"
   artifacts="$build/artifacts"
   mkdir -p "$corpus" "$artifacts"
-  # filter inputs may exceed the 4096-byte limit so the length check is exercised too.
+  # filter inputs may exceed the 4096-byte limit, tokens the 8 KiB one, so the length checks
+  # are exercised too.
   max_len=8192
   [ "$name" = page_token ] && max_len=256
+  [ "$name" = token ] && max_len=8400
   echo "== ${name}_fuzzer for ${seconds}s"
   if ! "$build/bin/${name}_fuzzer" -max_total_time="$seconds" -max_len="$max_len" \
       -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/${name}-" \
@@ -43,4 +46,5 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]} (reproducers in $build/artifacts/)" >&2
   exit 1
 fi
-echo "OK: filter_fuzzer, page_token_fuzzer and struct_json_fuzzer ran ${seconds}s each without a crash"
+echo "OK: filter_fuzzer, page_token_fuzzer, struct_json_fuzzer and token_fuzzer ran ${seconds}s each" \
+  "without a crash"
