@@ -46,8 +46,27 @@ def load_stubs(proto_dir):
 
 
 def open_channel(args):
-    """A plaintext channel, or TLS (mTLS with a client certificate) with --tls-ca-file."""
+    """A plaintext channel, or TLS (mTLS with a client certificate) with --tls-ca-file; with
+    --token, every call carries authorization: Bearer <token>."""
     import grpc
+    channel = _open_transport(grpc, args)
+    if args.token:
+        channel = grpc.intercept_channel(channel, _TokenInterceptor(grpc, args.token))
+    return channel
+
+
+def _TokenInterceptor(grpc, token):
+    header = ("authorization", "Bearer " + token)
+
+    class Interceptor(grpc.UnaryUnaryClientInterceptor):
+        def intercept_unary_unary(self, continuation, details, request):
+            metadata = list(details.metadata or []) + [header]
+            details = details._replace(metadata=metadata)
+            return continuation(details, request)
+    return Interceptor()
+
+
+def _open_transport(grpc, args):
     if not args.tls_ca_file:
         return grpc.insecure_channel(args.server)
 
@@ -240,6 +259,8 @@ def main():
                         help="seconds each lease lasts; heartbeats every third of it")
     parser.add_argument("--shutdown-grace", type=float, default=10.0,
                         help="seconds running jobs get to finish on SIGTERM")
+    parser.add_argument("--token", default=os.environ.get("LONGRUN_TOKEN"),
+                        help="credential sent as authorization: Bearer <token> (env LONGRUN_TOKEN)")
     parser.add_argument("--tls-ca-file", help="PEM bundle to verify the server; turns TLS on")
     parser.add_argument("--tls-cert-file", help="PEM client certificate (mTLS)")
     parser.add_argument("--tls-key-file", help="PEM key of --tls-cert-file")

@@ -339,6 +339,8 @@ int main(int argc, char** argv) {
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       static_cast<int>(absl::ToInt64Milliseconds(config.min_client_ping_interval)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // Header blocks (CVE-2023-33953, docs/SECURITY.md): room for an 8 KiB token, no more.
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, 16 * 1024);
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_send_message_bytes));
   // Room above the input limit so an oversized input is refused by validation, naming the
   // field, rather than by the transport.

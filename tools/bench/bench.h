@@ -57,6 +57,7 @@ RunResult RunRemoteDrain(const Options& o, int run, Params& params);
 RunResult RunIdleLeases(const Options& o, int run, Params& params);
 RunResult RunPickup(const Options& o, int run, Params& params);
 RunResult RunWatch(const Options& o, int run, Params& params);
+RunResult RunMetricsCost(const Options& o, int run, Params& params);
 
 // Progress lines on stderr ("longrun-bench: ...").
 void Log(const std::string& msg);

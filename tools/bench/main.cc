@@ -63,6 +63,9 @@ constexpr char kUsage[] =
     "            by --workers remote workers inside the bench (each on its own connection,\n"
     "            leasing up to --worker-concurrency jobs at a time and reporting a batch's\n"
     "            results in one CompleteJobs call). (n 20000, c 64, workers 2 x 256)\n"
+    "  metrics-cost  In-process, no server: nanoseconds the metrics add per Submit and per\n"
+    "            job (what the interceptor and the store observer record), and one scrape's\n"
+    "            rendering. (n 1000000)\n"
     "  idle-leases  --watchers LeaseJobs long polls (wait 30 s) for a kind nobody submits,\n"
     "            held open for 10 s: the api's and PostgreSQL's CPU meanwhile (needs\n"
     "            --api-pid, --pg-pid). (watchers 1000)\n"
@@ -158,9 +161,10 @@ int main(int argc, char** argv) {
   if (m == "idle-leases") fn = longrun::bench::RunIdleLeases;
   if (m == "pickup") fn = longrun::bench::RunPickup;
   if (m == "watch") fn = longrun::bench::RunWatch;
+  if (m == "metrics-cost") fn = longrun::bench::RunMetricsCost;
   if (fn == nullptr) return Usage("unknown mode \"" + m + "\"");
 
-  if (o.n < 0) o.n = m == "pickup" ? 200 : 20000;
+  if (o.n < 0) o.n = m == "pickup" ? 200 : m == "metrics-cost" ? 1000000 : 20000;
   if (o.c < 0) o.c = m == "watch" ? 256 : 64;
   // Job modes: one worker process with 256 slots. A worker claims at most its free slots per
   // round, so for short jobs its slots set the batch size (see docs/BENCHMARKS.md).

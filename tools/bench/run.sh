@@ -126,7 +126,7 @@ for _ in $(seq 1 100); do
   fi
   if [ -n "$server" ]; then
     out=$("$bin/longrunctl" --server="$server" get operations/00000000-0000-0000-0000-000000000000 2>&1 || true)
-    if [[ "$out" == *NOT_FOUND* ]]; then
+    if [[ "$out" == *NOT_FOUND* || "$out" == *UNAUTHENTICATED* ]]; then  # (auth on: no token here)
       up=1
       break
     fi

@@ -6,7 +6,8 @@
 #
 # Environment: LONGRUN_LISTEN (default 127.0.0.1:50051), LONGRUN_WORKER_CONCURRENCY (8),
 # LONGRUN_API_METRICS (127.0.0.1:9090) and LONGRUN_WORKER_METRICS (127.0.0.1:9091): where
-# api and worker serve Prometheus /metrics.
+# api and worker serve Prometheus /metrics. LONGRUN_API_FLAGS: extra longrun-api flags (e.g.
+# "--auth=token --api-keys-file=..."; then set LONGRUN_TOKEN for the demo, docs/SECURITY.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 state="$root/.state"
@@ -40,7 +41,7 @@ stop_pidfile "$state/api.pid"
 
 echo "==> starting longrun-api on $listen and longrun-worker"
 nohup "$bin/longrun-api" --listen="$listen" --database-url="$url" \
-  --metrics-listen="$api_metrics" >>"$state/logs/api.log" 2>&1 &
+  --metrics-listen="$api_metrics" ${LONGRUN_API_FLAGS:-} >>"$state/logs/api.log" 2>&1 &
 echo $! >"$state/api.pid"
 nohup "$bin/longrun-worker" --database-url="$url" \
   --concurrency="${LONGRUN_WORKER_CONCURRENCY:-8}" --metrics-listen="$worker_metrics" \
@@ -49,7 +50,7 @@ echo $! >"$state/worker.pid"
 
 export LONGRUN_SERVER=$listen
 for _ in $(seq 1 100); do
-  "$bin/longrunctl" get operations/00000000-0000-0000-0000-000000000000 2>&1 | grep -q NOT_FOUND && break
+  "$bin/longrunctl" get operations/00000000-0000-0000-0000-000000000000 2>&1 | grep -qE "NOT_FOUND|UNAUTHENTICATED" && break
   sleep 0.1
 done
 
