@@ -38,10 +38,10 @@ absl::string_view CodeName(grpc::StatusCode code) {
 
 class Interceptor final : public grpc::experimental::Interceptor {
  public:
-  Interceptor(Metrics& metrics, ServerRpcInfo* info)
+  Interceptor(Metrics& metrics, ServerRpcInfo* info, bool known)
       : metrics_(metrics),
         type_(TypeName(info->type())),
-        method_(info->method() != nullptr ? info->method() : "unknown"),
+        method_(known && info->method() != nullptr ? info->method() : "/unknown/unknown"),
         start_(absl::Now()) {
     metrics_.RpcStarted(type_, method_);
   }
@@ -73,20 +73,23 @@ class Interceptor final : public grpc::experimental::Interceptor {
 
 class Factory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit Factory(std::shared_ptr<Metrics> metrics) : metrics_(std::move(metrics)) {}
+  Factory(std::shared_ptr<Metrics> metrics, std::function<bool(absl::string_view)> known)
+      : metrics_(std::move(metrics)), known_(std::move(known)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
-    return new Interceptor(*metrics_, info);
+    const bool known = info->method() != nullptr && (!known_ || known_(info->method()));
+    return new Interceptor(*metrics_, info, known);
   }
 
  private:
   std::shared_ptr<Metrics> metrics_;
+  std::function<bool(absl::string_view)> known_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> ServerMetricsInterceptor(
-    std::shared_ptr<Metrics> metrics) {
-  return std::make_unique<Factory>(std::move(metrics));
+    std::shared_ptr<Metrics> metrics, std::function<bool(absl::string_view)> known) {
+  return std::make_unique<Factory>(std::move(metrics), std::move(known));
 }
 
 }  // namespace longrun::metrics

@@ -7,15 +7,18 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <functional>
 #include <memory>
 
 #include "libs/metrics/metrics.h"
 
 namespace longrun::metrics {
 
-// For grpc::ServerBuilder::experimental().SetInterceptorCreators.
+// For grpc::ServerBuilder::experimental().SetInterceptorCreators. `known(method)` tells the
+// methods the server has ("/package.Service/Method"); others (a client can send any path)
+// are all labelled service and method "unknown", so labels stay bounded.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> ServerMetricsInterceptor(
-    std::shared_ptr<Metrics> metrics);
+    std::shared_ptr<Metrics> metrics, std::function<bool(absl::string_view method)> known);
 
 }  // namespace longrun::metrics
 

@@ -35,14 +35,26 @@ std::pair<absl::string_view, absl::string_view> SplitMethod(absl::string_view fu
 }  // namespace
 
 template <typename T>
+SeriesCache<T>::SeriesCache(prometheus::Family<T>& family, std::vector<std::string> label_names,
+                            std::vector<double> buckets)
+    : family_(family), names_(std::move(label_names)), buckets_(std::move(buckets)) {
+  for (std::string& name : names_) {
+    collapsible_.push_back(!name.empty() && name[0] == '~');
+    if (collapsible_.back()) name.erase(0, 1);
+  }
+}
+
+template <typename T>
 T& SeriesCache<T>::Get(std::initializer_list<absl::string_view> values) {
   std::string key = absl::StrJoin(values, absl::string_view("\0", 1));
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = series_.find(key); it != series_.end()) return *it->second;
   std::vector<std::string> v(values.begin(), values.end());
   if (series_.size() >= static_cast<size_t>(kMaxSeriesPerFamily)) {
-    // Past the cap, new label sets share one series per label position set to _other.
-    for (std::string& value : v) value = std::string(kOtherLabelValue);
+    // Past the cap, new label sets share series with their client-chosen labels _other.
+    for (size_t i = 0; i < v.size() && i < collapsible_.size(); ++i) {
+      if (collapsible_[i]) v[i] = std::string(kOtherLabelValue);
+    }
     key = absl::StrJoin(v, absl::string_view("\0", 1));
     if (auto it = series_.find(key); it != series_.end()) return *it->second;
   }
@@ -72,45 +84,45 @@ Metrics::Metrics()
                        .Name("grpc_server_started_total")
                        .Help("RPCs started on the server.")
                        .Register(*registry_),
-                   {"grpc_type", "grpc_service", "grpc_method"}),
+                   {"grpc_type", "~grpc_service", "~grpc_method"}),
       rpc_handled_(BuildCounter()
                        .Name("grpc_server_handled_total")
                        .Help("RPCs completed on the server, whatever their status code.")
                        .Register(*registry_),
-                   {"grpc_type", "grpc_service", "grpc_method", "grpc_code"}),
+                   {"grpc_type", "~grpc_service", "~grpc_method", "grpc_code"}),
       rpc_seconds_(BuildHistogram()
                        .Name("grpc_server_handling_seconds")
                        .Help("Time from an RPC's start to its status, in seconds.")
                        .Register(*registry_),
-                   {"grpc_type", "grpc_service", "grpc_method"}, kRpcBuckets),
+                   {"grpc_type", "~grpc_service", "~grpc_method"}, kRpcBuckets),
       submitted_(BuildCounter()
                      .Name("longrun_operations_submitted_total")
                      .Help("Operations created (idempotent repeats of a request are not counted).")
                      .Register(*registry_),
-                 {"queue", "kind"}),
+                 {"~queue", "~kind"}),
       finished_(BuildCounter()
                     .Name("longrun_jobs_finished_total")
                     .Help("Operations that reached a terminal state, by that state "
                           "(SUCCEEDED, FAILED, CANCELLED).")
                     .Register(*registry_),
-                {"queue", "kind", "outcome"}),
+                {"~queue", "~kind", "outcome"}),
       retries_(BuildCounter()
                    .Name("longrun_retries_total")
                    .Help("Failed attempts that will be retried.")
                    .Register(*registry_),
-               {"kind"}),
+               {"~kind"}),
       run_seconds_(BuildHistogram()
                        .Name("longrun_job_run_seconds")
                        .Help("How long attempts ran, by how they ended (SUCCEEDED, FAILED, "
                              "CANCELLED, RETRIED).")
                        .Register(*registry_),
-                   {"kind", "outcome"}, kRunBuckets),
+                   {"~kind", "outcome"}, kRunBuckets),
       pickup_seconds_(BuildHistogram()
                           .Name("longrun_job_pickup_seconds")
                           .Help("From when a job became runnable (created, scheduled or due for "
                                 "a retry) to when a worker claimed it.")
                           .Register(*registry_),
-                      {"queue"}, kPickupBuckets),
+                      {"~queue"}, kPickupBuckets),
       rescues_(BuildCounter()
                    .Name("longrun_lease_rescues_total")
                    .Help("Attempts whose lease expired (worker crashed or stalled) and that a "
@@ -119,8 +131,8 @@ Metrics::Metrics()
                    .Add({})),
       db_errors_(BuildCounter()
                      .Name("longrun_db_errors_total")
-                     .Help("Database calls that failed: UNAVAILABLE (unreachable) or INTERNAL "
-                           "(refused).")
+                     .Help("Database calls that failed: UNAVAILABLE (unreachable), INTERNAL "
+                           "(refused) or DEADLINE_EXCEEDED (statement timeout).")
                      .Register(*registry_),
                  {"code"}),
       notify_lag_(BuildHistogram()
@@ -134,13 +146,13 @@ Metrics::Metrics()
                              "SCHEDULED (not due yet) and RUNNING. Sampled every "
                              "--metrics-queue-interval.")
                        .Register(*registry_),
-                   {"queue", "state"}),
+                   {"~queue", "state"}),
       queue_oldest_(BuildGauge()
                         .Name("longrun_queue_oldest_age_seconds")
                         .Help("How long the oldest due job in the queue has waited. Sampled "
                               "every --metrics-queue-interval.")
                         .Register(*registry_),
-                    {"queue"}) {}
+                    {"~queue"}) {}
 
 void Metrics::OperationSubmitted(absl::string_view queue, absl::string_view kind) {
   submitted_.Get({queue, kind}).Increment();
@@ -168,7 +180,13 @@ void Metrics::JobEnded(const store::JobTransition& t) {
 }
 
 void Metrics::StoreFailed(const absl::Status& status) {
-  db_errors_.Get({absl::StatusCodeToString(status.code())}).Increment();
+  // Failures of the database, not answers about the data (a lost race, a duplicate key).
+  const absl::StatusCode code = status.code();
+  if (code != absl::StatusCode::kUnavailable && code != absl::StatusCode::kInternal &&
+      code != absl::StatusCode::kDeadlineExceeded) {
+    return;
+  }
+  db_errors_.Get({absl::StatusCodeToString(code)}).Increment();
 }
 
 void Metrics::NotificationArrived(absl::string_view channel, absl::Duration lag) {
@@ -189,20 +207,32 @@ void Metrics::RpcHandled(absl::string_view type, absl::string_view method, absl:
 
 void Metrics::SetQueueDepths(const std::vector<store::QueueDepth>& depths) {
   std::lock_guard<std::mutex> lock(queues_mu_);
-  std::set<std::string> missing = queues_seen_;
+  // The first kMaxQueueSeries queues seen get series of their own; the rest add up as one.
+  std::map<std::string, store::QueueDepth> by_series;
   for (const store::QueueDepth& d : depths) {
-    missing.erase(d.queue);
-    queues_seen_.insert(d.queue);
-    queue_depth_.Get({d.queue, "QUEUED"}).Set(static_cast<double>(d.queued));
-    queue_depth_.Get({d.queue, "SCHEDULED"}).Set(static_cast<double>(d.scheduled));
-    queue_depth_.Get({d.queue, "RUNNING"}).Set(static_cast<double>(d.running));
-    queue_oldest_.Get({d.queue}).Set(absl::ToDoubleSeconds(d.oldest_queued_age));
-  }
-  for (const std::string& queue : missing) {
-    for (absl::string_view state : {"QUEUED", "SCHEDULED", "RUNNING"}) {
-      queue_depth_.Get({queue, state}).Set(0);
+    std::string series = d.queue;
+    if (queues_seen_.count(series) == 0) {
+      if (queues_seen_.size() < static_cast<size_t>(kMaxQueueSeries)) {
+        queues_seen_.insert(series);
+      } else {
+        series = std::string(kOtherLabelValue);
+      }
     }
-    queue_oldest_.Get({queue}).Set(0);
+    store::QueueDepth& sum = by_series[series];
+    sum.queued += d.queued;
+    sum.scheduled += d.scheduled;
+    sum.running += d.running;
+    sum.oldest_queued_age = std::max(sum.oldest_queued_age, d.oldest_queued_age);
+  }
+  // Queues seen before and absent now read 0 (and so does _other once it was used).
+  if (by_series.count(std::string(kOtherLabelValue)) > 0) other_used_ = true;
+  for (const std::string& queue : queues_seen_) by_series.try_emplace(queue);
+  if (other_used_) by_series.try_emplace(std::string(kOtherLabelValue));
+  for (const auto& [queue, d] : by_series) {
+    queue_depth_.Get({queue, "QUEUED"}).Set(static_cast<double>(d.queued));
+    queue_depth_.Get({queue, "SCHEDULED"}).Set(static_cast<double>(d.scheduled));
+    queue_depth_.Get({queue, "RUNNING"}).Set(static_cast<double>(d.running));
+    queue_oldest_.Get({queue}).Set(absl::ToDoubleSeconds(d.oldest_queued_age));
   }
 }
 

@@ -7,7 +7,9 @@
 // prometheus::Collectable; MetricsServer (metrics_server.h) serves it.
 //
 // Labels stay bounded: no operation ids, and each family keeps at most kMaxSeriesPerFamily
-// label sets; later new ones are counted under the value "_other".
+// label sets; past that, new ones are counted with their client-chosen labels (queue, kind,
+// method) set to "_other", the bounded ones (outcome, code, state) kept. Queue gauges keep
+// kMaxQueueSeries queues and add the rest up under queue="_other".
 #ifndef LONGRUN_METRICS_METRICS_H_
 #define LONGRUN_METRICS_METRICS_H_
 
@@ -37,15 +39,16 @@ namespace longrun::metrics {
 
 inline constexpr int kMaxSeriesPerFamily = 1000;
 inline constexpr absl::string_view kOtherLabelValue = "_other";
+inline constexpr int kMaxQueueSeries = 300;
 
 // A family's series by label values, looked up without building a prometheus::Labels map
-// each time, and capped at kMaxSeriesPerFamily.
+// each time, and capped at kMaxSeriesPerFamily. Label names starting with '~' are the
+// client-chosen ones ('~' is not part of the name), collapsed to "_other" past the cap.
 template <typename T>
 class SeriesCache {
  public:
   SeriesCache(prometheus::Family<T>& family, std::vector<std::string> label_names,
-              std::vector<double> buckets = {})
-      : family_(family), names_(std::move(label_names)), buckets_(std::move(buckets)) {}
+              std::vector<double> buckets = {});
 
   T& Get(std::initializer_list<absl::string_view> values);
 
@@ -53,7 +56,8 @@ class SeriesCache {
   T& AddLocked(const std::vector<std::string>& values);
 
   prometheus::Family<T>& family_;
-  const std::vector<std::string> names_;
+  std::vector<std::string> names_;
+  std::vector<bool> collapsible_;
   const std::vector<double> buckets_;  // histograms only
   std::mutex mu_;
   absl::flat_hash_map<std::string, T*> series_;  // key: values joined by '\0'
@@ -116,7 +120,8 @@ class Metrics final : public prometheus::Collectable, public store::StoreObserve
   SeriesCache<prometheus::Gauge> queue_oldest_;
 
   std::mutex queues_mu_;
-  std::set<std::string> queues_seen_;
+  std::set<std::string> queues_seen_;  // at most kMaxQueueSeries
+  bool other_used_ = false;
 
   mutable std::mutex gauges_mu_;
   std::vector<ScrapeGauge> scrape_gauges_;

@@ -177,6 +177,27 @@ TEST_F(MetricsTest, LabelSetsAreCappedPerFamily) {
       1);
 }
 
+TEST_F(MetricsTest, PastTheCapOnlyClientChosenLabelsCollapse) {
+  for (int i = 0; i < kMaxSeriesPerFamily + 10; ++i) {
+    metrics_->JobEnded({.queue = "q", .kind = "k" + std::to_string(i),
+                        .state = i % 2 == 0 ? core::State::kFailed : core::State::kSucceeded});
+  }
+  // The outcome survives the cap, so an alert on FAILED still sees these.
+  EXPECT_EQ(Value(*metrics_, "longrun_jobs_finished_total",
+                  {{"queue", "_other"}, {"kind", "_other"}, {"outcome", "FAILED"}}),
+            5);
+  // Queue gauges: the first kMaxQueueSeries queues alone, the rest added up.
+  std::vector<store::QueueDepth> depths;
+  for (int i = 0; i < kMaxQueueSeries + 3; ++i) {
+    depths.push_back({.queue = "q" + std::to_string(i), .queued = 2});
+  }
+  metrics_->SetQueueDepths(depths);
+  EXPECT_EQ(Value(*metrics_, "longrun_queue_depth", {{"queue", "_other"}, {"state", "QUEUED"}}), 6);
+  metrics_->SetQueueDepths({});
+  EXPECT_EQ(Value(*metrics_, "longrun_queue_depth", {{"queue", "_other"}, {"state", "QUEUED"}}), 0);
+  EXPECT_EQ(Value(*metrics_, "longrun_queue_depth", {{"queue", "q0"}, {"state", "QUEUED"}}), 0);
+}
+
 TEST_F(MetricsTest, RpcsAreNamedAsGoGrpcPrometheusNamesThem) {
   metrics_->RpcStarted("unary", "/longrun.v1.Operations/Submit");
   metrics_->RpcHandled("unary", "/longrun.v1.Operations/Submit", "OK", absl::Milliseconds(2));

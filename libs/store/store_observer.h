@@ -43,8 +43,8 @@ class StoreObserver {
   virtual void JobStarted(absl::string_view queue, absl::string_view kind,
                           absl::Duration pickup) = 0;
   virtual void JobEnded(const JobTransition& transition) = 0;
-  // A call failed for a reason other than the caller's input or a lost fence: the database
-  // was unreachable (kUnavailable) or refused (kInternal).
+  // A call failed (every failed database call, whatever its code: the observer picks what
+  // it counts, e.g. unreachable kUnavailable or refused kInternal).
   virtual void StoreFailed(const absl::Status& status) = 0;
 };
 

@@ -24,11 +24,12 @@ class Interceptor final : public grpc::experimental::Interceptor {
   Interceptor(const AuthInterceptorConfig& config, ServerRpcInfo* info)
       : config_(config),
         info_(info),
+        call_(info->server_context()),
         method_(info->method() != nullptr ? info->method() : ""),
         rule_(auth::RuleForMethod(method_, config.rules)) {}
 
   ~Interceptor() override {
-    if (recorded_) config_.table->Erase(info_->server_context());
+    if (recorded_) config_.table->Erase(call_);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -56,7 +57,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
     }
     absl::StatusOr<Caller> decision = Authorize(authorization);
     refusal_ = decision.status();
-    config_.table->Set(info_->server_context(), std::move(decision));
+    config_.table->Set(call_, std::move(decision));
     recorded_ = true;
     // A refused call to a service that does not consult the table: cancel it before its
     // handler can answer anything.
@@ -93,6 +94,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
 
   const AuthInterceptorConfig& config_;
   ServerRpcInfo* const info_;
+  const grpc::ServerContextBase* const call_;
   const std::string method_;
   const auth::MethodRule rule_;
   bool recorded_ = false;

@@ -27,6 +27,7 @@
 #include "libs/store/pg/migrator.h"
 #include "libs/store/pg/pg_operation_store.h"
 #include "libs/worker/rescue_loop.h"
+#include "libs/auth/method_scopes.h"
 #include "services/api/api_config.h"
 #include "services/api/auth_interceptor.h"
 #include "services/api/call_auth.h"
@@ -317,7 +318,9 @@ int main(int argc, char** argv) {
                                    batcher,
                                    config.max_wait,
                                    auth_on ? &call_auth : nullptr,
-                                   config.max_watches_per_tenant > 0 ? &watch_limits : nullptr,
+                                   // Per tenant: with --auth=token (one tenant without).
+                                   auth_on && config.max_watches_per_tenant > 0 ? &watch_limits
+                                                                                : nullptr,
                                    config.max_watch_duration};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
@@ -346,9 +349,9 @@ int main(int argc, char** argv) {
   // field, rather than by the transport.
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::max<int64_t>(4 << 20, 2 * config.limits.max_input_bytes)));
-  // Interceptors: metrics first (it counts refused calls too), then auth.
+  // Interceptors: auth first, so a refused call's status is rewritten before metrics sees
+  // it; metrics still counts every call (each factory makes an interceptor for each call).
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-  if (metrics_on) creators.push_back(longrun::metrics::ServerMetricsInterceptor(metrics));
   if (auth_on) {
     creators.push_back(longrun::api::AuthInterceptor(
         {.authenticator = authenticator.get(),
@@ -356,6 +359,14 @@ int main(int argc, char** argv) {
          .table = &call_auth,
          .submit_limit = &submit_limit,
          .read_limit = &read_limit}));
+  }
+  if (metrics_on) {
+    // Method labels only for methods the server has: a client cannot invent series.
+    creators.push_back(longrun::metrics::ServerMetricsInterceptor(
+        metrics, [](absl::string_view method) {
+          return longrun::auth::RuleForMethod(method, {.reflection_public = true}).access !=
+                 longrun::auth::MethodAccess::kDenied;
+        }));
   }
   if (!creators.empty()) builder.experimental().SetInterceptorCreators(std::move(creators));
   builder.RegisterService(&v1);

@@ -55,6 +55,12 @@ grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, 
                                               const std::string& name, bool has_timeout,
                                               const google::protobuf::Duration& timeout,
                                               google::longrunning::Operation* response) {
+  // The caller first (call_auth.h): a refused call learns nothing about its input either.
+  if (absl::StatusOr<Caller> caller = CallerOf(deps.auth, ctx); !caller.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   std::optional<absl::Duration> wait;
   if (has_timeout) {
     auto d = rpc::FromProtoDuration(timeout, "timeout");

@@ -76,7 +76,14 @@ int NewApiKeyCommand(const std::vector<std::string>& args, const std::string& ke
   if (keys_file.empty()) {
     std::cerr << "line for --api-keys-file: " << *line << "\n";
   } else {
+    // A file whose last line has no newline would otherwise get the new line glued to it.
+    bool needs_newline = false;
+    if (std::ifstream in(keys_file, std::ios::binary | std::ios::ate); in && in.tellg() > 0) {
+      in.seekg(-1, std::ios::end);
+      needs_newline = in.get() != '\n';
+    }
     std::ofstream out(keys_file, std::ios::app);
+    if (needs_newline) out << "\n";
     out << *line << "\n";
     if (!out.flush()) return Usage("cannot append to --api-keys-file " + keys_file);
   }

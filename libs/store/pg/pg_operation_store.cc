@@ -517,21 +517,24 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
 
 absl::StatusOr<core::Operation> PgOperationStore::OperationCancel(const OperationGetParams& p) {
   std::optional<absl::StatusOr<core::Operation>> op;
-  bool ended = false;  // a waiting job this call made CANCELLED
+  std::optional<JobTransition> ended;  // a waiting job this call made CANCELLED
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     const pqxx::result changed = tx.exec_prepared("OperationCancel", p.id, p.tenant);
-    // (changed, told): a change that told no worker ended a waiting job.
-    ended = changed[0][0].as<int64_t>() > 0 && changed[0][1].as<int64_t>() == 0;
+    // (changed, told, queue, kind): a change that told no worker ended a waiting job.
+    ended.reset();
+    if (changed[0][0].as<int64_t>() > 0 && changed[0][1].as<int64_t>() == 0) {
+      ended = JobTransition{.queue = changed[0][2].as<std::string>(),
+                            .kind = changed[0][3].as<std::string>(),
+                            .state = core::State::kCancelled};
+    }
     const pqxx::result r = tx.exec_prepared("OperationGet", p.id, p.tenant);
     if (!r.empty()) op = ReadOperation(r[0]);
   }));
+  // Counted from the statement's own row, even if the operation is gone by the read after.
+  if (ended.has_value() && observer() != nullptr) observer()->JobEnded(*ended);
   if (!op.has_value()) {
     return absl::NotFoundError(absl::StrCat("operation ", core::OperationName(p.id), " not found"));
-  }
-  if (ended && op->ok() && observer() != nullptr) {
-    observer()->JobEnded({.queue = (*op)->queue, .kind = (*op)->kind,
-                          .state = core::State::kCancelled});
   }
   return *std::move(op);
 }

@@ -270,7 +270,8 @@ inline constexpr std::string_view kOperationPruneSql =
 
 // Cancel: QUEUED / RETRY_WAIT end CANCELLED at once; RUNNING becomes CANCELLING and the
 // worker running it is told on channel longrun_cancel (heartbeats report it too).
-// Terminal and CANCELLING operations are left as they are. $1 id, $2 tenant.
+// Terminal and CANCELLING operations are left as they are. $1 id, $2 tenant. Returns how
+// many rows changed (0 or 1), how many workers were told, and the changed row's queue and kind.
 inline constexpr std::string_view kOperationCancelSql =
     "WITH changed AS ("
     "  UPDATE operations o SET "
@@ -282,9 +283,10 @@ inline constexpr std::string_view kOperationCancelSql =
     "    end_time = CASE WHEN o.state = 'RUNNING' THEN NULL ELSE now() END, "
     "    update_time = now(), version = o.version + 1 "
     "  WHERE o.id = $1::uuid AND o.tenant = $2 AND o.state IN ('QUEUED', 'RETRY_WAIT', 'RUNNING') "
-    "  RETURNING o.id, o.state), "
+    "  RETURNING o.id, o.state, o.queue, o.kind), "
     "told AS (SELECT pg_notify('longrun_cancel', id::text) FROM changed WHERE state = 'CANCELLING') "
-    "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM told)";
+    "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM told), "
+    "  (SELECT queue FROM changed), (SELECT kind FROM changed)";
 
 // Delete: only finished operations (attempt rows and the idempotency key go with the row).
 // $1 id, $2 tenant.
