@@ -256,10 +256,16 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     succeeded.clear();
     started.clear();
     pqxx::nontransaction tx(c);
-    const pqxx::result r = tx.exec_prepared(
-        "JobCompleteAndClaim", ids.Done(), attempts.Done(), responses.Done(),
-        TextArray(p.claim.kinds), limit, p.claim.worker_id,
-        absl::ToInt64Microseconds(p.claim.lease), queues, tenant);
+    const pqxx::result r =
+        tenant.has_value()
+            ? tx.exec_prepared("JobCompleteAndClaimForTenant", ids.Done(), attempts.Done(),
+                               responses.Done(), TextArray(p.claim.kinds), limit,
+                               p.claim.worker_id, absl::ToInt64Microseconds(p.claim.lease),
+                               queues, *tenant)
+            : tx.exec_prepared("JobCompleteAndClaim", ids.Done(), attempts.Done(),
+                               responses.Done(), TextArray(p.claim.kinds), limit,
+                               p.claim.worker_id, absl::ToInt64Microseconds(p.claim.lease),
+                               queues);
     out.claimed.reserve(r.size());
     for (const auto& row : r) {
       if (row[0].as<bool>()) {

@@ -116,43 +116,48 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
 //    (21ms per round at 60,000 rows).
 // $1 ids (uuid[]), $2 attempts (int[]), $3 responses (jsonb[]) of the successes;
 // $4 kinds (text[]), $5 limit (0: claim nothing), $6 worker id, $7 lease in microseconds,
-// $8 queues (text[], NULL: every queue), $9 tenant (NULL: every tenant).
+// $8 queues (text[], NULL: every queue).
 // Rows: (true, id, kind, attempt, ..., queue, run micros) for each recorded success, then
 // (false, id, kind, attempt, max_attempts, timeout_us, input, trace_id, queue, pickup micros:
 // claim time minus run_at, when it became runnable) for each claimed job.
-inline constexpr std::string_view kJobCompleteAndClaimSql =
-    "WITH input AS ("
-    "  SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS t(id, attempt, response)), "
-    "done AS ("
-    "  UPDATE operations o SET state = 'SUCCEEDED', response = i.response, "
-    "    progress_percent = 100, progress_message = '', end_time = now(), update_time = now(), "
-    "    lease_expires_at = NULL, error_code = NULL, error_message = NULL, "
-    "    version = o.version + 1, "
-    "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
-    "  FROM input i "
-    "  WHERE o.id = i.id AND o.attempt = i.attempt AND " LONGRUN_LIVE("o.") " "
-    "  RETURNING o.id, o.attempt, o.kind, o.queue, " LONGRUN_RUN_MICROS("o.") " AS micros), "
-    "claimable AS ("
-    "  SELECT id FROM operations"
-    "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"
-    "     AND ($8::text[] IS NULL OR queue = ANY($8::text[]))"
-    "     AND ($9::text IS NULL OR tenant = $9::text)"
-    "   ORDER BY priority DESC, run_at, id"
-    "   LIMIT $5 FOR UPDATE SKIP LOCKED), "
-    "claimed AS ("
-    "  UPDATE operations o SET state = 'RUNNING', attempt = o.attempt + 1, worker_id = $6, "
-    "    lease_expires_at = now() + $7::int8 * interval '1 microsecond', "
-    "    start_time = coalesce(o.start_time, now()), attempt_start_time = now(), "
-    "    update_time = now(), "
-    "    progress_percent = 0, progress_message = '', version = o.version + 1 "
-    "  WHERE o.id = ANY(ARRAY(SELECT id FROM claimable)) "
-    "  RETURNING o.id, o.kind, o.queue, o.attempt, o.max_attempts, o.timeout_us, o.input, "
-    "    o.trace_id, (extract(epoch from now() - o.run_at) * 1000000)::int8 AS micros) "
-    "SELECT true, id::text, kind, attempt, NULL::int, NULL::int8, NULL::text, NULL::text, "
-    "  queue, micros FROM done "
-    "UNION ALL "
-    "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text, "
-    "  coalesce(trace_id, ''), queue, micros FROM claimed";
+#define LONGRUN_COMPLETE_AND_CLAIM(tenant_filter) \
+    "WITH input AS ("                                                                            \
+    "  SELECT * FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS t(id, attempt, response)), "  \
+    "done AS ("                                                                                  \
+    "  UPDATE operations o SET state = 'SUCCEEDED', response = i.response, "                     \
+    "    progress_percent = 100, progress_message = '', end_time = now(), update_time = now(), " \
+    "    lease_expires_at = NULL, error_code = NULL, error_message = NULL, "                     \
+    "    version = o.version + 1, "                                                              \
+    "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'SUCCEEDED'", "NULL::int", "NULL::text") " " \
+    "  FROM input i "                                                                            \
+    "  WHERE o.id = i.id AND o.attempt = i.attempt AND " LONGRUN_LIVE("o.") " "                  \
+    "  RETURNING o.id, o.attempt, o.kind, o.queue, " LONGRUN_RUN_MICROS("o.") " AS micros), "    \
+    "claimable AS ("                                                                             \
+    "  SELECT id FROM operations"                                                                \
+    "   WHERE state IN ('QUEUED', 'RETRY_WAIT') AND run_at <= now() AND kind = ANY($4::text[])"  \
+    "     AND ($8::text[] IS NULL OR queue = ANY($8::text[]))"                                   \
+    "     " tenant_filter " "                                                                    \
+    "   ORDER BY priority DESC, run_at, id"                                                      \
+    "   LIMIT $5 FOR UPDATE SKIP LOCKED), "                                                      \
+    "claimed AS ("                                                                               \
+    "  UPDATE operations o SET state = 'RUNNING', attempt = o.attempt + 1, worker_id = $6, "     \
+    "    lease_expires_at = now() + $7::int8 * interval '1 microsecond', "                       \
+    "    start_time = coalesce(o.start_time, now()), attempt_start_time = now(), "               \
+    "    update_time = now(), "                                                                  \
+    "    progress_percent = 0, progress_message = '', version = o.version + 1 "                  \
+    "  WHERE o.id = ANY(ARRAY(SELECT id FROM claimable)) "                                       \
+    "  RETURNING o.id, o.kind, o.queue, o.attempt, o.max_attempts, o.timeout_us, o.input, "      \
+    "    o.trace_id, (extract(epoch from now() - o.run_at) * 1000000)::int8 AS micros) "         \
+    "SELECT true, id::text, kind, attempt, NULL::int, NULL::int8, NULL::text, NULL::text, "      \
+    "  queue, micros FROM done "                                                                 \
+    "UNION ALL "                                                                                 \
+    "SELECT false, id::text, kind, attempt, max_attempts, timeout_us, input::text, "             \
+    "  coalesce(trace_id, ''), queue, micros FROM claimed"
+inline constexpr std::string_view kJobCompleteAndClaimSql = LONGRUN_COMPLETE_AND_CLAIM("");
+// The same for one tenant's jobs (remote workers): $9 tenant. A separate statement, so the
+// native workers' claim carries no predicate it does not need.
+inline constexpr std::string_view kJobCompleteAndClaimForTenantSql =
+    LONGRUN_COMPLETE_AND_CLAIM("AND tenant = $9::text");
 
 // $1 id, $2 attempt, $3 code, $4 message, $5 retry delay micros (NULL: final failure),
 // $6 progress percent and $7 progress message (NULL: keep the stored progress).
@@ -335,6 +340,7 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"OperationInsert", kOperationInsertSql},
     {"OperationInsertBatch", kOperationInsertBatchSql},
     {"JobCompleteAndClaim", kJobCompleteAndClaimSql},
+    {"JobCompleteAndClaimForTenant", kJobCompleteAndClaimForTenantSql},
     {"JobCompleteSuccess", kJobCompleteSuccessSql},
     {"JobCompleteFailure", kJobCompleteFailureSql},
     {"JobProgressBatch", kJobProgressBatchSql},
