@@ -183,7 +183,11 @@ def run_test(env, stubs):
     # -- 6. SIGTERM hands a running job back -----------------------------------------------------
     check(env.stop(native) == 0, "the native worker did not exit cleanly")
     slow = submit_slow(60)
-    wait_for(slow, lambda op, m: m.state == State.RUNNING, 30, "RUNNING")
+    # Running in worker.py's handler (its progress came back with a heartbeat), not only
+    # claimed: a lease answer still on its way when SIGTERM cancels the long poll is lost to
+    # the worker, and that job comes back by lease expiry, not by ReleaseJobs.
+    wait_for(slow, lambda op, m: m.state == State.RUNNING and m.progress_message == "counting",
+             30, "RUNNING in the handler")
     check(env.stop(third) == 0, "worker.py did not exit 0 after SIGTERM")
     op, meta = get(slow)
     say("# 6. after SIGTERM: %s attempt %d of %d" % (State.Name(meta.state), meta.attempt,
