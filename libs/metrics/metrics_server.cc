@@ -38,18 +38,18 @@ MetricsServer::MetricsServer(std::unique_ptr<prometheus::Exposer> exposer,
 
 MetricsServer::~MetricsServer() = default;
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> ServeMetrics(const std::string& listen,
-                                                            const std::string& port_file,
+absl::StatusOr<std::unique_ptr<MetricsServer>> ServeMetrics(const MetricsFlags& flags,
                                                             std::shared_ptr<Metrics> metrics) {
-  if (listen.empty()) return nullptr;
+  if (!flags.on()) return nullptr;
+  const std::string& listen = flags.listen;
   absl::StatusOr<std::unique_ptr<MetricsServer>> server =
       MetricsServer::Start(listen, std::move(metrics));
   if (!server.ok()) return server.status();
   const std::string host = listen.substr(0, listen.rfind(':'));
   LONGRUN_LOG(kInfo, "metrics_serving",
               {{"address", absl::StrCat("http://", host, ":", (*server)->port(), "/metrics")}});
-  if (!port_file.empty()) {
-    if (absl::Status s = WritePortFile(port_file, (*server)->port()); !s.ok()) return s;
+  if (!flags.port_file.empty()) {
+    if (absl::Status s = WritePortFile(flags.port_file, (*server)->port()); !s.ok()) return s;
   }
   return server;
 }

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/metrics/metrics.h"
+#include "libs/metrics/metrics_flags.h"
 
 namespace prometheus {
 class Exposer;
@@ -35,11 +36,10 @@ class MetricsServer {
   int port_;
 };
 
-// For a process's --metrics-listen and --metrics-port-file flags: nullptr when `listen` is
-// empty (metrics off); otherwise a started server, whose port is written to `port_file` if
-// that is set. Logs the address it serves.
-absl::StatusOr<std::unique_ptr<MetricsServer>> ServeMetrics(const std::string& listen,
-                                                            const std::string& port_file,
+// For a process's --metrics-listen and --metrics-port-file flags: nullptr when metrics are
+// off; otherwise a started server, whose port is written to the port file if one is set.
+// Logs the address it serves.
+absl::StatusOr<std::unique_ptr<MetricsServer>> ServeMetrics(const MetricsFlags& flags,
                                                             std::shared_ptr<Metrics> metrics);
 
 // Registers longrun_db_pool_connections{state="in_use"|"idle"}, read at each scrape.

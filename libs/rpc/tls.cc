@@ -92,7 +92,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   return grpc::experimental::TlsServerCredentials(options);
 }
 
-absl::Status ClientTlsConfig::Validate() const {
+absl::Status ClientConfig::Validate() const {
   if (!enabled()) {
     if (!cert_file.empty() || !key_file.empty() || !server_name.empty()) {
       return absl::InvalidArgumentError(
@@ -106,7 +106,7 @@ absl::Status ClientTlsConfig::Validate() const {
   return absl::OkStatus();
 }
 
-void AddClientTlsFlags(FlagSet& flags, ClientTlsConfig* config) {
+void AddClientFlags(FlagSet& flags, ClientConfig* config) {
   flags.String("tls-ca-file", &config->ca_file,
                "PEM bundle to verify the server with; turns TLS on (default: plaintext)",
                "LONGRUN_TLS_CA_FILE");
@@ -167,7 +167,7 @@ std::shared_ptr<grpc::Channel> Create(const std::string& target,
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
-                                                           const ClientTlsConfig& config,
+                                                           const ClientConfig& config,
                                                            grpc::ChannelArguments args) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
   if (!config.enabled()) {

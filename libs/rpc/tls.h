@@ -42,7 +42,8 @@ void AddServerTlsFlags(FlagSet& flags, ServerTlsConfig* config);
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerTlsConfig& config);
 
-struct ClientTlsConfig {
+// How a client reaches longrun-api: TLS (when ca_file is set) and a credential.
+struct ClientConfig {
   std::string ca_file;      // PEM bundle verifying the server ("": plaintext)
   std::string cert_file;    // client certificate (mTLS)
   std::string key_file;     // its key
@@ -55,12 +56,12 @@ struct ClientTlsConfig {
 };
 
 // --tls-ca-file, --tls-cert-file, --tls-key-file, --tls-server-name and --token.
-void AddClientTlsFlags(FlagSet& flags, ClientTlsConfig* config);
+void AddClientFlags(FlagSet& flags, ClientConfig* config);
 
 // A channel to `target` with TLS per `config` (plaintext when off), `args` added, and the
 // token (if any) on every call.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
-                                                           const ClientTlsConfig& config,
+                                                           const ClientConfig& config,
                                                            grpc::ChannelArguments args = {});
 
 }  // namespace longrun::rpc

@@ -90,13 +90,8 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
                  "write a running job's progress at most this often (the latest value wins)");
   flags.Duration("retry-base", &config.retry.base, "first retry backoff ceiling (full jitter)");
   flags.Duration("retry-cap", &config.retry.cap, "largest retry backoff");
-  std::string metrics_listen, metrics_port_file;
-  flags.String("metrics-listen", &metrics_listen,
-               "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9090 "
-               "(default: off)",
-               "LONGRUN_METRICS_LISTEN");
-  flags.String("metrics-port-file", &metrics_port_file,
-               "write the metrics port to this file once listening (for --metrics-listen=HOST:0)");
+  metrics::MetricsFlags metrics_flags;
+  metrics::AddMetricsFlags(flags, &metrics_flags);
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Fail(program, args.status());
   if (flags.help_requested()) return 0;
@@ -146,7 +141,7 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
   // Metrics: counted by the store as it changes rows, read at scrape for the gauges.
   auto metrics = std::make_shared<metrics::Metrics>();
   std::function<void(const std::string&, absl::Duration)> on_lag;
-  if (!metrics_listen.empty()) {
+  if (metrics_flags.on()) {
     store.SetObserver(metrics.get());
     on_lag = [metrics](const std::string& channel, absl::Duration lag) {
       metrics->NotificationArrived(channel, lag);
@@ -166,7 +161,7 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
                                               {{{"state", "free"}}, slots - busy}};
       });
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
-      metrics::ServeMetrics(metrics_listen, metrics_port_file, metrics);
+      metrics::ServeMetrics(metrics_flags, metrics);
   if (!metrics_server.ok()) return Fail(program, metrics_server.status());
   worker.Start();
 

@@ -10,6 +10,7 @@
 #include "libs/core/policy.h"
 #include "libs/core/submit.h"
 #include "libs/auth/authenticator.h"
+#include "libs/metrics/metrics_flags.h"
 #include "libs/rpc/tls.h"
 
 namespace longrun::api {
@@ -27,8 +28,7 @@ struct ApiConfig {
   absl::Duration shutdown_delay = absl::ZeroDuration();
   // Prometheus metrics: HOST:PORT to serve /metrics on ("": off), and how often queue
   // depths are read from the database.
-  std::string metrics_listen;
-  std::string metrics_port_file;
+  metrics::MetricsFlags metrics;
   absl::Duration metrics_queue_interval = absl::Seconds(10);
   // Transport: TLS, and the HTTP/2 limits that stand in for fixes newer gRPC releases made
   // (docs/SECURITY.md).

@@ -95,12 +95,7 @@ int main(int argc, char** argv) {
                  "serving this long before it drains, so load balancers and readiness probes "
                  "stop sending it calls first (Kubernetes: a few seconds)");
   flags.Bool("migrate", &config.migrate_on_start, "apply migrations before serving");
-  flags.String("metrics-listen", &config.metrics_listen,
-               "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9090 "
-               "(default: off)",
-               "LONGRUN_METRICS_LISTEN");
-  flags.String("metrics-port-file", &config.metrics_port_file,
-               "write the metrics port to this file once listening (for --metrics-listen=HOST:0)");
+  longrun::metrics::AddMetricsFlags(flags, &config.metrics);
   longrun::rpc::AddServerTlsFlags(flags, &config.tls);
   flags.String("auth", &config.auth_mode,
                "none (every caller is tenant \"default\" with every scope) or token (callers "
@@ -231,7 +226,7 @@ int main(int argc, char** argv) {
   // Metrics: counted by the store as it changes rows, by the interceptor per call, by the
   // listener per notification; gauges are read at scrape.
   auto metrics = std::make_shared<longrun::metrics::Metrics>();
-  const bool metrics_on = !config.metrics_listen.empty();
+  const bool metrics_on = config.metrics.on();
   if (metrics_on) store.SetObserver(metrics.get());
   longrun::concurrency::Executor executor("db", static_cast<int>(config.db_pool_size),
                                           static_cast<size_t>(config.max_pending));
@@ -401,7 +396,7 @@ int main(int argc, char** argv) {
       {.interval = config.metrics_queue_interval, .first_delay = absl::ZeroDuration()},
       [&queue_sampler] { return queue_sampler.RunOnce().ok; });
   auto metrics_server =
-      longrun::metrics::ServeMetrics(config.metrics_listen, config.metrics_port_file, metrics);
+      longrun::metrics::ServeMetrics(config.metrics, metrics);
   if (!metrics_server.ok()) return Fail(metrics_server.status());
   if (metrics_on) queue_sampling.Start();
 

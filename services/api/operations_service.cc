@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* OperationsService::DeleteOperation(
 
 grpc::ServerWriteReactor<google::longrunning::Operation>* OperationsService::WatchOperation(
     grpc::CallbackServerContext* ctx, const longrun::v1::WatchOperationRequest* request) {
-  return new WatchReactor(deps_, ctx, request->name());
+  return new WatchReactor(deps_, CallerOf(deps_.auth, ctx), request->name());
 }
 
 }  // namespace longrun::api

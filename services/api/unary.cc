@@ -19,28 +19,41 @@ void RespondWithOperation(grpc::CallbackServerContext* ctx, const core::Operatio
   *response = rpc::ToProto(op, now);
 }
 
+namespace {
+
+// Get and Cancel: `call(logic, caller)` gives the operation, written to `response` (if any).
+template <typename Call>
+grpc::ServerUnaryReactor* RespondWithOperationOf(grpc::CallbackServerContext* ctx,
+                                                 const ApiDeps& deps,
+                                                 google::longrunning::Operation* response,
+                                                 Call call) {
+  OperationsLogic& logic = deps.logic;
+  return RunUnary(ctx, deps.auth, deps.executor,
+                  [ctx, &logic, response, call](const Caller& caller) -> absl::Status {
+                    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, call(logic, caller));
+                    if (response != nullptr) RespondWithOperation(ctx, op, logic.Now(), response);
+                    return absl::OkStatus();
+                  });
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,
                                              const ApiDeps& deps, const std::string& name,
                                              google::longrunning::Operation* response) {
-  OperationsLogic& logic = deps.logic;
-  return RunUnary(ctx, deps.auth, deps.executor,
-                  [ctx, &logic, &name, response](const Caller& caller) -> absl::Status {
-                    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, logic.Get(caller, name));
-                    RespondWithOperation(ctx, op, logic.Now(), response);
-                    return absl::OkStatus();
-                  });
+  return RespondWithOperationOf(ctx, deps, response,
+                                [&name](OperationsLogic& logic, const Caller& caller) {
+                                  return logic.Get(caller, name);
+                                });
 }
 
 grpc::ServerUnaryReactor* HandleCancelOperation(grpc::CallbackServerContext* ctx,
                                                 const ApiDeps& deps, const std::string& name,
                                                 google::longrunning::Operation* response) {
-  OperationsLogic& logic = deps.logic;
-  return RunUnary(ctx, deps.auth, deps.executor,
-                  [ctx, &logic, &name, response](const Caller& caller) -> absl::Status {
-                    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, logic.Cancel(caller, name));
-                    if (response != nullptr) RespondWithOperation(ctx, op, logic.Now(), response);
-                    return absl::OkStatus();
-                  });
+  return RespondWithOperationOf(ctx, deps, response,
+                                [&name](OperationsLogic& logic, const Caller& caller) {
+                                  return logic.Cancel(caller, name);
+                                });
 }
 
 grpc::ServerUnaryReactor* HandleDeleteOperation(grpc::CallbackServerContext* ctx,
@@ -56,11 +69,8 @@ grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, 
                                               const google::protobuf::Duration& timeout,
                                               google::longrunning::Operation* response) {
   // The caller first (call_auth.h): a refused call learns nothing about its input either.
-  if (absl::StatusOr<Caller> caller = CallerOf(deps.auth, ctx); !caller.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  absl::StatusOr<Caller> caller = CallerOf(deps.auth, ctx);
+  if (!caller.ok()) return FinishNow(ctx, caller.status());
   std::optional<absl::Duration> wait;
   if (has_timeout) {
     auto d = rpc::FromProtoDuration(timeout, "timeout");
@@ -68,14 +78,10 @@ grpc::ServerUnaryReactor* HandleWaitOperation(grpc::CallbackServerContext* ctx, 
     if (d.ok() && *d < absl::ZeroDuration()) {
       error = absl::InvalidArgumentError("timeout: must not be negative");
     }
-    if (!error.ok()) {
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      reactor->Finish(rpc::ToGrpcStatus(error));
-      return reactor;
-    }
+    if (!error.ok()) return FinishNow(ctx, error);
     wait = *d;
   }
-  return new WaitReactor(deps, ctx, name, wait, response);
+  return new WaitReactor(deps, *std::move(caller), ctx, name, wait, response);
 }
 
 }  // namespace longrun::api

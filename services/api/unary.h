@@ -20,17 +20,22 @@
 
 namespace longrun::api {
 
+// Ends the call now with `status` (a refusal, bad input).
+inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,
+                                           const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(rpc::ToGrpcStatus(status));
+  return reactor;
+}
+
 // fn: (const Caller&) -> absl::Status, run on `executor` for the call's caller (`auth`, see
 // call_auth.h; a refused call ends at once with the refusal); its result finishes the call.
 template <typename Fn>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const CallAuthTable* auth,
                                    concurrency::Executor& executor, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<Caller> caller = CallerOf(auth, ctx);
-  if (!caller.ok()) {
-    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  if (!caller.ok()) return FinishNow(ctx, caller.status());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const bool posted = executor.Post([reactor, fn = std::move(fn), caller = *std::move(caller)]() mutable {
     reactor->Finish(rpc::ToGrpcStatus(fn(caller)));
   });

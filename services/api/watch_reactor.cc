@@ -11,12 +11,7 @@
 
 namespace longrun::api {
 
-absl::Status HubCallBase::StartSubscription(const grpc::ServerContextBase* call,
-                                            const std::string& name,
-                                            absl::Time deadline) {
-  absl::StatusOr<Caller> caller = CallerOf(deps_.auth, call);
-  if (!caller.ok()) return caller.status();
-  caller_ = *std::move(caller);
+absl::Status HubCallBase::StartSubscription(const std::string& name, absl::Time deadline) {
   auto id = core::ParseOperationName(name);
   if (!id.ok()) return id.status();
   id_ = *id;
@@ -81,29 +76,28 @@ std::optional<core::Operation> LatestStateQueue::WriteDone() {
 
 // ---- WatchReactor ----
 
-WatchReactor::WatchReactor(ApiDeps deps, grpc::CallbackServerContext* ctx,
-                           const std::string& name)
-    : HubCallBase(deps) {
+WatchReactor::WatchReactor(ApiDeps deps, absl::StatusOr<Caller> caller, const std::string& name)
+    : HubCallBase(deps, caller.ok() ? *caller : Caller{}) {
+  if (!caller.ok()) {
+    FinishWith(caller.status());
+    return;
+  }
   // The per-tenant cap first, so a stream over it gets nothing but the refusal.
   if (deps_.watch_limits != nullptr) {
-    absl::StatusOr<Caller> caller = CallerOf(deps_.auth, ctx);
-    if (caller.ok()) {
-      if (!deps_.watch_limits->Acquire(caller->tenant)) {
-        FinishWith(absl::ResourceExhaustedError(absl::StrCat(
-            "tenant \"", caller->tenant, "\" already has ", deps_.watch_limits->per_tenant(),
-            " WatchOperation streams open on this server (--max-watches-per-tenant); close "
-            "one, or poll with GetOperation or WaitOperation")));
-        return;
-      }
-      counted_tenant_ = caller->tenant;
-      counted_ = true;
+    if (!deps_.watch_limits->Acquire(caller_.tenant)) {
+      FinishWith(absl::ResourceExhaustedError(absl::StrCat(
+          "tenant \"", caller_.tenant, "\" already has ", deps_.watch_limits->per_tenant(),
+          " WatchOperation streams open on this server (--max-watches-per-tenant); close "
+          "one, or poll with GetOperation or WaitOperation")));
+      return;
     }
+    counted_ = true;
   }
   absl::Time deadline = absl::InfiniteFuture();
   if (deps_.max_watch_duration < absl::InfiniteDuration()) {
     deadline = deps_.hub.clock().Now() + deps_.max_watch_duration;
   }
-  if (absl::Status s = StartSubscription(ctx, name, deadline); !s.ok()) FinishWith(s);
+  if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);
 }
 
 void WatchReactor::Deliver(const core::Operation& op) {
@@ -154,17 +148,18 @@ void WatchReactor::OnDeadline() {
 }
 
 void WatchReactor::OnDone() {
-  if (counted_) deps_.watch_limits->Release(counted_tenant_);
+  if (counted_) deps_.watch_limits->Release(caller_.tenant);
   EndSubscription();
   Unref();
 }
 
 // ---- WaitReactor ----
 
-WaitReactor::WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const std::string& name,
+WaitReactor::WaitReactor(ApiDeps deps, Caller caller, grpc::CallbackServerContext* ctx,
+                         const std::string& name,
                          std::optional<absl::Duration> timeout,
                          google::longrunning::Operation* response)
-    : HubCallBase(deps), ctx_(ctx), response_(response) {
+    : HubCallBase(deps, std::move(caller)), ctx_(ctx), response_(response) {
   // The deadline is on the hub's clock; gRPC's is on the real one.
   const absl::Time now = deps_.hub.clock().Now();
   // Answer a little before the RPC deadline so the client gets the state, not an error.
@@ -176,7 +171,7 @@ WaitReactor::WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const s
     deadline = std::min(deadline, now + left - margin);
   }
   if (timeout.has_value()) deadline = std::min(deadline, now + *timeout);
-  if (absl::Status s = StartSubscription(ctx, name, deadline); !s.ok()) FinishWith(s);
+  if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);
 }
 
 void WaitReactor::Deliver(const core::Operation& op) {

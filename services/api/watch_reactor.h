@@ -43,15 +43,14 @@ class LatestStateQueue {
 // executor task that subscribes it) and the subscribe-then-snapshot start.
 class HubCallBase : public WatchHub::Subscriber {
  protected:
-  explicit HubCallBase(ApiDeps deps) : deps_(deps) {}
+  // `caller`: the call's, already allowed (call_auth.h).
+  HubCallBase(ApiDeps deps, Caller caller) : deps_(deps), caller_(std::move(caller)) {}
   ~HubCallBase() override = default;
 
-  // Resolves the caller of `call` and parses `name`; on success subscribes on the executor
-  // and delivers the snapshot through Deliver(). Returns the refusal or the parse error (the
-  // caller finishes the call with it). Only the caller's tenant's operation is delivered
-  // (an admin's: any).
-  absl::Status StartSubscription(const grpc::ServerContextBase* call, const std::string& name,
-                                 absl::Time deadline);
+  // Parses `name`; on success subscribes on the executor and delivers the snapshot through
+  // Deliver(). Returns the parse error (the caller finishes the call with it). Only the
+  // caller's tenant's operation is delivered (an admin's: any).
+  absl::Status StartSubscription(const std::string& name, absl::Time deadline);
   // Unsubscribes; call from OnDone before Unref().
   void EndSubscription();
   void Ref() { refs_.fetch_add(1); }
@@ -69,8 +68,8 @@ class HubCallBase : public WatchHub::Subscriber {
   void OnClosed(const absl::Status& status) override { FinishWith(status); }
 
   ApiDeps deps_;
+  const Caller caller_;
   std::string id_;
-  Caller caller_;
 
  private:
   std::atomic<int> refs_{1};  // one for gRPC, released in OnDone
@@ -79,7 +78,8 @@ class HubCallBase : public WatchHub::Subscriber {
 class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::Operation>,
                            public HubCallBase {
  public:
-  WatchReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const std::string& name);
+  // `caller`: the call's caller, or its refusal (the stream then ends with it at once).
+  WatchReactor(ApiDeps deps, absl::StatusOr<Caller> caller, const std::string& name);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -96,14 +96,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<google::longrunning::
   bool finished_ = false;
   LatestStateQueue queue_;
   google::longrunning::Operation current_;
-  bool counted_ = false;  // holds one of counted_tenant_'s WatchLimits
-  std::string counted_tenant_;
+  bool counted_ = false;  // holds one of caller_.tenant's WatchLimits
 };
 
 class WaitReactor final : public grpc::ServerUnaryReactor, public HubCallBase {
  public:
   // `timeout`: the request's, if set.
-  WaitReactor(ApiDeps deps, grpc::CallbackServerContext* ctx, const std::string& name,
+  WaitReactor(ApiDeps deps, Caller caller, grpc::CallbackServerContext* ctx, const std::string& name,
               std::optional<absl::Duration> timeout, google::longrunning::Operation* response);
 
   void OnCancel() override;

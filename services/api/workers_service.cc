@@ -110,11 +110,7 @@ grpc::ServerUnaryReactor* WorkersService::LeaseJobs(grpc::CallbackServerContext*
     }
     return remote_.PrepareLease(std::move(in));
   }();
-  if (!prepared.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(rpc::ToGrpcStatus(prepared.status()));
-    return reactor;
-  }
+  if (!prepared.ok()) return FinishNow(ctx, prepared.status());
   return new LeaseReactor(ctx, remote_, broker_, *std::move(prepared), response);
 }
 
@@ -168,11 +164,10 @@ void WorkersService::Complete(const longrun::v1::CompleteJobRequest& request,
 grpc::ServerUnaryReactor* WorkersService::CompleteJob(
     grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobRequest* request,
     longrun::v1::CompleteJobResponse*) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (absl::StatusOr<Caller> caller = CallerOf(auth_, ctx); !caller.ok()) {
-    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
-    return reactor;
+    return FinishNow(ctx, caller.status());
   }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Complete(*request, [reactor](const absl::Status& s) { reactor->Finish(rpc::ToGrpcStatus(s)); });
   return reactor;
 }
@@ -180,11 +175,10 @@ grpc::ServerUnaryReactor* WorkersService::CompleteJob(
 grpc::ServerUnaryReactor* WorkersService::CompleteJobs(
     grpc::CallbackServerContext* ctx, const longrun::v1::CompleteJobsRequest* request,
     longrun::v1::CompleteJobsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (absl::StatusOr<Caller> caller = CallerOf(auth_, ctx); !caller.ok()) {
-    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
-    return reactor;
+    return FinishNow(ctx, caller.status());
   }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const int n = request->completions_size();
   if (n > 1000) {
     reactor->Finish(rpc::ToGrpcStatus(absl::InvalidArgumentError("completions: at most 1000")));

@@ -30,7 +30,7 @@ struct Options {
   int64_t worker_concurrency = -1;  // e2e/drain: 32; pickup: 8; watch: max(8, watch ops)
   std::string worker_bin;    // default: longrun-worker next to this binary
   std::string worker_flags;  // extra flags for every worker started, space-separated
-  longrun::rpc::ClientTlsConfig tls;
+  longrun::rpc::ClientConfig client;  // TLS and the token
   absl::Duration worker_poll_interval = absl::Seconds(1);
   int64_t watchers = 1000;
   int64_t watch_ops = -1;    // default max(1, watchers / 10)

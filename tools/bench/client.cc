@@ -9,7 +9,7 @@ namespace longrun::bench {
 
 absl::StatusOr<std::unique_ptr<Clients>> Connect(const Options& o) {
   auto cl = std::make_unique<Clients>();
-  auto channels = MakeChannels(o.server, o.channels, o.tls);
+  auto channels = MakeChannels(o.server, o.channels, o.client);
   if (!channels.ok()) return channels.status();
   cl->channels = *std::move(channels);
   if (absl::Status s = ConnectAll(cl->channels, absl::Seconds(10)); !s.ok()) {

@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
             "--concurrency of each started worker (-1: 256 e2e/drain, 8 pickup, "
             "max(8, watch ops) watch)");
   flags.String("worker-bin", &o.worker_bin, "longrun-worker binary (default: next to this one)");
-  longrun::rpc::AddClientTlsFlags(flags, &o.tls);
+  longrun::rpc::AddClientFlags(flags, &o.client);
   flags.String("worker-flags", &o.worker_flags,
                "extra flags for every worker the bench starts, space-separated, e.g. "
                "\"--metrics-listen=127.0.0.1:0\"");

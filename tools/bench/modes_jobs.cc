@@ -189,7 +189,7 @@ LoopStats Enqueue(const Options& o, Clients& cl, const std::string& label, const
 // until `stop`. Returns the first RPC error.
 absl::Status RemoteWorkerLoop(const Options& o, int index, int64_t max_jobs,
                               std::atomic<bool>& stop, std::atomic<int64_t>& completed) {
-  auto channel = longrun::rpc::MakeChannel(o.server, o.tls);
+  auto channel = longrun::rpc::MakeChannel(o.server, o.client);
   if (!channel.ok()) return channel.status();
   auto stub = longrun::v1::Workers::NewStub(*channel);
   longrun::v1::LeaseJobsRequest lease;
@@ -415,7 +415,7 @@ RunResult RunIdleLeases(const Options& o, int run, Params& params) {
   lease.set_worker_id("bench-idle");
   lease.add_kinds(absl::StrCat("bench.idle.", o.run_id));
   lease.mutable_wait()->set_seconds(30);
-  auto channel = longrun::rpc::MakeChannel(o.server, o.tls);
+  auto channel = longrun::rpc::MakeChannel(o.server, o.client);
   if (!channel.ok()) {
     r.failure = std::string(channel.status().message());
     return r;

@@ -11,13 +11,13 @@
 namespace longrun::bench {
 
 absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> MakeChannels(
-    const std::string& server, int64_t n, const longrun::rpc::ClientTlsConfig& tls) {
+    const std::string& server, int64_t n, const longrun::rpc::ClientConfig& client) {
   std::vector<std::shared_ptr<grpc::Channel>> out;
   for (int64_t i = 0; i < n; ++i) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("longrun.bench.channel", static_cast<int>(i));  // distinct args: own connection
-    auto channel = longrun::rpc::MakeChannel(server, tls, args);
+    auto channel = longrun::rpc::MakeChannel(server, client, args);
     if (!channel.ok()) return channel.status();
     out.push_back(*std::move(channel));
   }

@@ -23,7 +23,7 @@ namespace longrun::bench {
 // `n` separate HTTP/2 connections to `server`: each channel has its own subchannel pool
 // and a distinct channel argument, so gRPC does not share a connection between them.
 absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> MakeChannels(
-    const std::string& server, int64_t n, const longrun::rpc::ClientTlsConfig& tls);
+    const std::string& server, int64_t n, const longrun::rpc::ClientConfig& client);
 // Connects every channel (or fails after `timeout`).
 absl::Status ConnectAll(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                         absl::Duration timeout);

@@ -216,15 +216,15 @@ int main(int argc, char** argv) {
   flags.Bool("all", &all, "list: follow page tokens to the end");
   std::string api_keys_file;
   flags.String("api-keys-file", &api_keys_file, "new-api-key: append the key's line here");
-  longrun::rpc::ClientTlsConfig tls;
-  longrun::rpc::AddClientTlsFlags(flags, &tls);
+  longrun::rpc::ClientConfig client;
+  longrun::rpc::AddClientFlags(flags, &client);
   auto args = flags.Parse(argc, argv);
   if (!args.ok()) return Usage(std::string(args.status().message()));
   if (flags.help_requested()) return 0;
   if (args->empty()) return Usage("missing command");
 
   if ((*args)[0] == "new-api-key") return NewApiKeyCommand(*args, api_keys_file);
-  auto made = longrun::rpc::MakeChannel(server, tls);
+  auto made = longrun::rpc::MakeChannel(server, client);
   if (!made.ok()) return Usage(std::string(made.status().message()));
   std::shared_ptr<grpc::Channel> channel = *std::move(made);
   auto stub = longrun::v1::Operations::NewStub(channel);

@@ -246,6 +246,8 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     absl::Duration pickup;
   };
   std::vector<Started> started;  // every claimed row, decodable or not
+  // Only a process that counts (--metrics-listen) collects what it would count.
+  const bool observed = observer() != nullptr;
   // Claimed jobs whose input cannot be decoded: failed below, alone, instead of failing the
   // round (which is committed) and stranding every other job it claimed.
   std::vector<JobCompleteParams> undecodable;
@@ -270,17 +272,19 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
     for (const auto& row : r) {
       if (row[0].as<bool>()) {
         applied.emplace(row[1].as<std::string>(), row[3].as<int32_t>());
-        succeeded.push_back({.queue = row[8].as<std::string>(),
-                             .kind = row[2].as<std::string>(),
-                             .state = core::State::kSucceeded,
-                             .run_time = Micros(row[9])});
+        if (observed) {
+          succeeded.push_back({.queue = row[8].as<std::string>(),
+                               .kind = row[2].as<std::string>(),
+                               .state = core::State::kSucceeded,
+                               .run_time = Micros(row[9])});
+        }
         continue;
       }
       ClaimedJob j;
       j.id = row[1].as<std::string>();
       j.kind = row[2].as<std::string>();
       j.queue = row[8].as<std::string>();
-      started.push_back({j.queue, j.kind, Micros(row[9])});
+      if (observed) started.push_back({j.queue, j.kind, Micros(row[9])});
       j.attempt = row[3].as<int32_t>();
       j.max_attempts = row[4].as<int32_t>();
       if (!row[5].is_null()) j.timeout = absl::Microseconds(row[5].as<int64_t>());
@@ -294,7 +298,7 @@ absl::StatusOr<JobCycleResult> PgOperationStore::JobCompleteAndClaim(const JobCy
       out.claimed.push_back(std::move(j));
     }
   }));
-  if (observer() != nullptr) {
+  if (observed) {
     for (const JobTransition& t : succeeded) observer()->JobEnded(t);
     // Undecodable jobs started too; their failure below reports their end.
     for (const Started& j : started) observer()->JobStarted(j.queue, j.kind, j.pickup);

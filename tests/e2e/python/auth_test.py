@@ -242,22 +242,11 @@ def run_test(env, stubs):
     say("# tenant isolation: NOT_FOUND / empty for every cross-tenant probe")
 
     # The Python remote worker with --token: it leases tenant-a's job and completes it.
-    env.spawn("worker.py", [sys.executable,
-                            os.path.join(env.repo, "examples", "python-worker", "worker.py"),
-                            "--server=" + addr, "--proto-dir=" + os.path.join(env.repo, "proto"),
-                            "--token=" + token_a])
+    env.start_python_worker(addr, extra=["--token=" + token_a])
     counted = v1.SubmitRequest(kind="example.wordcount")
     counted.input.update({"text": "three little words"})
     counted_name = ops.Submit(counted, timeout=RPC_TIMEOUT, metadata=md(token_a)).name
-    deadline = time.monotonic() + 60
-    while True:
-        op = ops.GetOperation(v1.GetOperationRequest(name=counted_name), timeout=RPC_TIMEOUT,
-                              metadata=md(token_a))
-        if op.done:
-            break
-        env.check_alive()
-        check(time.monotonic() < deadline, "the remote worker with --token did not finish")
-        time.sleep(0.05)
+    op = env.wait_done(ops, v1.GetOperationRequest(name=counted_name), metadata=md(token_a))
     check(op.HasField("response"), "the remote worker's job failed: %s" % op.error.message)
     say("# the Python remote worker with --token completed tenant-a's job")
 

@@ -251,6 +251,26 @@ class Env:
                           [worker, "--database-url=" + self.db_url,
                            "--concurrency=%d" % concurrency] + list(extra))
 
+    def start_python_worker(self, addr, name="worker.py", extra=()):
+        """examples/python-worker/worker.py against the api at `addr`, with `extra` flags."""
+        return self.spawn(name, [sys.executable,
+                                 os.path.join(self.repo, "examples", "python-worker", "worker.py"),
+                                 "--server=" + addr,
+                                 "--proto-dir=" + os.path.join(self.repo, "proto")] + list(extra))
+
+    def wait_done(self, ops, get_request, seconds=60, metadata=()):
+        """Polls ops.GetOperation(get_request) until the operation is done; returns it. Fails
+        after `seconds`, or at once if a process the test started has died."""
+        deadline = time.monotonic() + seconds
+        while True:
+            op = ops.GetOperation(get_request, timeout=RPC_TIMEOUT, metadata=metadata)
+            if op.done:
+                return op
+            self.check_alive()
+            check(time.monotonic() < deadline,
+                  "%s not done within %ds" % (get_request.name, seconds))
+            time.sleep(0.05)
+
     def await_port_file(self, path, deadline):
         """The port longrun-api wrote to its --port-file (renamed into place whole)."""
         while True:

@@ -109,10 +109,7 @@ def run_test(env, stubs):
     request = v1.SubmitRequest(kind="demo.echo")
     request.input.update({"over": "mtls"})
     name = ops.Submit(request, timeout=RPC_TIMEOUT).name
-    deadline = time.monotonic() + 30
-    while not ops.GetOperation(v1.GetOperationRequest(name=name), timeout=RPC_TIMEOUT).done:
-        check(time.monotonic() < deadline, "%s not done over mTLS" % name)
-        time.sleep(0.05)
+    env.wait_done(ops, v1.GetOperationRequest(name=name), seconds=30)
     say("# mTLS: Submit and GetOperation work with a client certificate")
 
     no_cert = grpc.ssl_channel_credentials(root_certificates=read(ca1[1]))
@@ -129,22 +126,13 @@ def run_test(env, stubs):
     say("# longrunctl --tls-ca-file/--tls-cert-file/--tls-key-file works")
 
     # A remote worker (examples/python-worker) over mTLS: longrun.v1.Workers behind TLS too.
-    env.spawn("worker.py", [sys.executable,
-                            os.path.join(env.repo, "examples", "python-worker", "worker.py"),
-                            "--server=" + addr, "--proto-dir=" + os.path.join(env.repo, "proto"),
-                            "--tls-ca-file=" + ca1[1], "--tls-cert-file=" + client[1],
-                            "--tls-key-file=" + client[0], "--tls-server-name=localhost"])
+    env.start_python_worker(addr, extra=["--tls-ca-file=" + ca1[1], "--tls-cert-file=" + client[1],
+                                         "--tls-key-file=" + client[0],
+                                         "--tls-server-name=localhost"])
     request = v1.SubmitRequest(kind="example.wordcount")
     request.input.update({"text": "two words"})
     counted = ops.Submit(request, timeout=RPC_TIMEOUT).name
-    deadline = time.monotonic() + 60
-    while True:
-        op = ops.GetOperation(v1.GetOperationRequest(name=counted), timeout=RPC_TIMEOUT)
-        if op.done:
-            break
-        env.check_alive()
-        check(time.monotonic() < deadline, "%s not done by the remote worker over mTLS" % counted)
-        time.sleep(0.05)
+    op = env.wait_done(ops, v1.GetOperationRequest(name=counted))
     check(op.HasField("response"), "the remote worker's job failed: %s" % op.error.message)
     say("# a remote worker leased and completed a job over mTLS")
 
