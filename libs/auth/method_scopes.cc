@@ -20,6 +20,9 @@ constexpr MethodScope kMethodScopes[] = {
     {"longrun.v1.Operations/WatchOperation", Scope::kOperationsRead},
     {"longrun.v1.Operations/CancelOperation", Scope::kOperationsCancel},
     {"longrun.v1.Operations/DeleteOperation", Scope::kOperationsDelete},
+    // Re-posts the result to the URL the submitter chose: a submitter's right.
+    {"longrun.v1.Operations/RedeliverCallback", Scope::kOperationsSubmit},
+    {"longrun.v1.Operations/WatchOperations", Scope::kOperationsRead},
     {"google.longrunning.Operations/GetOperation", Scope::kOperationsRead},
     {"google.longrunning.Operations/ListOperations", Scope::kOperationsRead},
     {"google.longrunning.Operations/WaitOperation", Scope::kOperationsRead},

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
+#include "libs/core/callback.h"
 
 namespace longrun::core {
 
@@ -77,6 +78,7 @@ struct Operation {
   std::optional<google::protobuf::Struct> response;  // set when SUCCEEDED
   std::optional<OperationError> error;                // set when FAILED or CANCELLED
   std::vector<AttemptRecord> attempts;                 // finished attempts, oldest first
+  std::optional<CallbackStatus> callback;              // set when Submit asked for one
 
   bool done() const { return IsTerminal(state); }
 };

@@ -239,6 +239,13 @@ std::string SubmitFingerprint(const SubmitSpec& spec, const SubmitLimits& limits
     add(k);
     add(v);
   }
+  // Only when set, so requests without a callback keep the fingerprints stored before
+  // callbacks existed.
+  if (spec.callback) {
+    add("callback");
+    add(spec.callback->url);
+    add(CallbackEventsName(spec.callback->events));
+  }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), digest);
   return absl::BytesToHexString(

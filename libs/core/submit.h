@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
+#include "libs/core/callback.h"
 
 namespace longrun::core {
 
@@ -41,6 +42,8 @@ struct SubmitSpec {
   std::optional<absl::Duration> timeout;
   std::optional<absl::Time> schedule_time;
   std::map<std::string, std::string> labels;
+  // Where to post changes (validated by the api against its webhook policy, not here).
+  std::optional<CallbackSpec> callback;
   // W3C trace id (core/trace.h), set by the api; not part of the request's identity (a
   // retried Submit with another traceparent is still the same request).
   std::string trace_id;

@@ -131,6 +131,19 @@ google::longrunning::Operation ToProto(const core::Operation& op, absl::Time now
       out_a->mutable_error()->set_message(a.error->message);
     }
   }
+  if (op.callback) {
+    const core::CallbackStatus& c = *op.callback;
+    longrun::v1::CallbackStatus* out_c = md.mutable_callback();
+    out_c->set_url(c.url);
+    out_c->set_events(static_cast<longrun::v1::Callback::Events>(c.events));
+    out_c->set_state(static_cast<longrun::v1::CallbackStatus::State>(c.state));
+    out_c->set_attempts(c.attempts);
+    out_c->set_last_http_status(c.last_http_status);
+    out_c->set_last_error(c.last_error);
+    out_c->set_webhook_id(c.webhook_id);
+    if (c.next_attempt_time) ToProto(*c.next_attempt_time, out_c->mutable_next_attempt_time());
+    if (c.last_attempt_time) ToProto(*c.last_attempt_time, out_c->mutable_last_attempt_time());
+  }
   out.mutable_metadata()->PackFrom(md);
 
   if (op.done()) {
@@ -165,6 +178,23 @@ absl::StatusOr<core::SubmitSpec> FromProto(const longrun::v1::SubmitRequest& r) 
     spec.schedule_time = *t;
   }
   spec.labels.insert(r.labels().begin(), r.labels().end());
+  if (r.has_callback()) {
+    core::CallbackSpec cb{.url = r.callback().url()};
+    switch (r.callback().events()) {
+      case longrun::v1::Callback::EVENTS_UNSPECIFIED:
+      case longrun::v1::Callback::TERMINAL:
+        cb.events = core::CallbackEvents::kTerminal;
+        break;
+      case longrun::v1::Callback::ALL_CHANGES:
+        cb.events = core::CallbackEvents::kAllChanges;
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("callback.events: ", r.callback().events(),
+                         " is not TERMINAL (1) or ALL_CHANGES (2)"));
+    }
+    spec.callback = std::move(cb);
+  }
   return spec;
 }
 
