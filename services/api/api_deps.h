@@ -12,6 +12,8 @@
 
 namespace longrun::api {
 
+class EventPoller;  // event_stream.h
+
 struct ApiDeps {
   OperationsLogic& logic;
   concurrency::Executor& executor;  // blocking work of unary RPCs
@@ -23,6 +25,8 @@ struct ApiDeps {
   // Open WatchOperation streams per tenant (nullptr: no cap), and how long one may last.
   WatchLimits* watch_limits = nullptr;
   absl::Duration max_watch_duration = absl::InfiniteDuration();
+  // Wakes WatchOperations streams (nullptr: WatchOperations is UNIMPLEMENTED).
+  EventPoller* event_poller = nullptr;
 };
 
 // The caller of the call `ctx`, or why it is refused (see call_auth.h).

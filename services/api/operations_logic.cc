@@ -23,8 +23,18 @@ absl::StatusOr<store::OperationInsertParams> OperationsLogic::PrepareSubmit(
   params.id = core::NewOperationId(now);
   params.tenant = caller.tenant;
   params.spec = spec;
+  if (spec.callback) {
+    if (callbacks_ == nullptr || !validate_callback_) {
+      return absl::FailedPreconditionError(
+          "callback: webhooks are off on this server; start longrun-api and a longrun-worker "
+          "with --webhook-secret-file to deliver callbacks, or submit without one and poll");
+    }
+    LONGRUN_ASSIGN_OR_RETURN(params.spec.callback, validate_callback_(*spec.callback));
+  }
   params.max_attempts = spec.max_attempts > 0 ? spec.max_attempts : limits_.default_max_attempts;
-  if (!spec.request_id.empty()) params.fingerprint = core::SubmitFingerprint(spec, limits_);
+  if (!spec.request_id.empty()) {
+    params.fingerprint = core::SubmitFingerprint(params.spec, limits_);
+  }
   return params;
 }
 
@@ -87,6 +97,30 @@ absl::StatusOr<ListResult> OperationsLogic::List(const Caller& caller,
   }
   result.operations = std::move(ops);
   return result;
+}
+
+absl::StatusOr<core::Operation> OperationsLogic::RedeliverCallback(const Caller& caller,
+                                                                   absl::string_view name) {
+  LONGRUN_ASSIGN_OR_RETURN(std::string id, core::ParseOperationName(name));
+  if (callbacks_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "webhooks are off on this server (start longrun-api with --webhook-secret-file)");
+  }
+  return callbacks_->CallbackRedeliver({.id = id, .tenant = caller.tenant});
+}
+
+absl::StatusOr<store::EventCursor> OperationsLogic::EventsStart(absl::string_view start_after) {
+  if (events_ == nullptr) return absl::UnimplementedError("this server has no event log");
+  if (start_after.empty()) return events_->EventHead();
+  return store::EventCursor::Decode(start_after);
+}
+
+absl::StatusOr<store::EventReadResult> OperationsLogic::EventsRead(
+    const Caller& caller, const std::optional<core::FilterNode>& filter,
+    const store::EventCursor& after, int32_t limit) {
+  if (events_ == nullptr) return absl::UnimplementedError("this server has no event log");
+  return events_->EventRead(
+      {.tenant = caller.tenant, .filter = filter, .after = after, .limit = limit});
 }
 
 }  // namespace longrun::api

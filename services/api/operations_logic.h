@@ -13,6 +13,8 @@
 #include "libs/core/operation.h"
 #include "libs/auth/principal.h"
 #include "libs/core/submit.h"
+#include "libs/store/callback_store.h"
+#include "libs/store/event_log.h"
 #include "libs/store/operation_store.h"
 
 namespace longrun::api {
@@ -63,6 +65,28 @@ class OperationsLogic {
   // page tokens are bound to the tenant and the filter.
   absl::StatusOr<ListResult> List(const Caller& caller, const ListRequest& request);
 
+  // Callbacks: off until EnableCallbacks (Submit with a callback is then
+  // FAILED_PRECONDITION). `validate` checks a callback against the process's webhook policy
+  // and returns it normalized (INVALID_ARGUMENT "callback.url: ..." otherwise).
+  using CallbackValidator =
+      std::function<absl::StatusOr<core::CallbackSpec>(const core::CallbackSpec&)>;
+  void EnableCallbacks(store::CallbackStore* callbacks, CallbackValidator validate) {
+    callbacks_ = callbacks;
+    validate_callback_ = std::move(validate);
+  }
+  // Sends the operation's latest callback delivery again (see CallbackStore).
+  absl::StatusOr<core::Operation> RedeliverCallback(const Caller& caller, absl::string_view name);
+
+  // The event log (WatchOperations); UNIMPLEMENTED until set.
+  void EnableEvents(store::EventLog* events) { events_ = events; }
+  // Where a stream starts: after `start_after` (a cursor), or the head when it is empty.
+  absl::StatusOr<store::EventCursor> EventsStart(absl::string_view start_after);
+  // The caller's tenant's next events after `after`.
+  absl::StatusOr<store::EventReadResult> EventsRead(const Caller& caller,
+                                                    const std::optional<core::FilterNode>& filter,
+                                                    const store::EventCursor& after,
+                                                    int32_t limit);
+
   absl::Time Now() const { return clock_(); }
 
  private:
@@ -70,6 +94,9 @@ class OperationsLogic {
   core::SubmitLimits limits_;
   std::function<absl::Time()> clock_;
   std::string page_token_secret_;
+  store::CallbackStore* callbacks_ = nullptr;
+  CallbackValidator validate_callback_;
+  store::EventLog* events_ = nullptr;
 };
 
 }  // namespace longrun::api

@@ -4,6 +4,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/core/trace.h"
 #include "libs/rpc/convert.h"
+#include "services/api/event_stream.h"
 #include "services/api/unary.h"
 
 namespace longrun::api {
@@ -89,6 +90,26 @@ grpc::ServerUnaryReactor* OperationsService::DeleteOperation(
 grpc::ServerWriteReactor<google::longrunning::Operation>* OperationsService::WatchOperation(
     grpc::CallbackServerContext* ctx, const longrun::v1::WatchOperationRequest* request) {
   return new WatchReactor(deps_, CallerOf(deps_.auth, ctx), request->name());
+}
+
+grpc::ServerUnaryReactor* OperationsService::RedeliverCallback(
+    grpc::CallbackServerContext* ctx, const longrun::v1::RedeliverCallbackRequest* request,
+    google::longrunning::Operation* response) {
+  return HandleRedeliverCallback(ctx, deps_, request->name(), response);
+}
+
+grpc::ServerWriteReactor<longrun::v1::OperationEvent>* OperationsService::WatchOperations(
+    grpc::CallbackServerContext* ctx, const longrun::v1::WatchOperationsRequest* request) {
+  if (deps_.event_poller == nullptr) {
+    // Not reached in longrun-api (it always has an event log); kept for embedders.
+    class Refused : public grpc::ServerWriteReactor<longrun::v1::OperationEvent> {
+     public:
+      Refused() { Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no event log")); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
+  }
+  return new EventsReactor(deps_, *deps_.event_poller, CallerOf(deps_.auth, ctx), *request);
 }
 
 }  // namespace longrun::api

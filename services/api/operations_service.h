@@ -38,6 +38,12 @@ class OperationsService final
   grpc::ServerWriteReactor<google::longrunning::Operation>* WatchOperation(
       grpc::CallbackServerContext* ctx,
       const longrun::v1::WatchOperationRequest* request) override;
+  grpc::ServerUnaryReactor* RedeliverCallback(
+      grpc::CallbackServerContext* ctx, const longrun::v1::RedeliverCallbackRequest* request,
+      google::longrunning::Operation* response) override;
+  grpc::ServerWriteReactor<longrun::v1::OperationEvent>* WatchOperations(
+      grpc::CallbackServerContext* ctx,
+      const longrun::v1::WatchOperationsRequest* request) override;
 
  private:
   ApiDeps deps_;

@@ -56,6 +56,15 @@ grpc::ServerUnaryReactor* HandleCancelOperation(grpc::CallbackServerContext* ctx
                                 });
 }
 
+grpc::ServerUnaryReactor* HandleRedeliverCallback(grpc::CallbackServerContext* ctx,
+                                                  const ApiDeps& deps, const std::string& name,
+                                                  google::longrunning::Operation* response) {
+  return RespondWithOperationOf(ctx, deps, response,
+                                [&name](OperationsLogic& logic, const Caller& caller) {
+                                  return logic.RedeliverCallback(caller, name);
+                                });
+}
+
 grpc::ServerUnaryReactor* HandleDeleteOperation(grpc::CallbackServerContext* ctx,
                                                 const ApiDeps& deps, const std::string& name) {
   OperationsLogic& logic = deps.logic;

@@ -86,6 +86,10 @@ grpc::ServerUnaryReactor* HandleGetOperation(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* HandleCancelOperation(grpc::CallbackServerContext* ctx,
                                                 const ApiDeps& deps, const std::string& name,
                                                 google::longrunning::Operation* response);
+// RedeliverCallback (longrun.v1 only).
+grpc::ServerUnaryReactor* HandleRedeliverCallback(grpc::CallbackServerContext* ctx,
+                                                  const ApiDeps& deps, const std::string& name,
+                                                  google::longrunning::Operation* response);
 grpc::ServerUnaryReactor* HandleDeleteOperation(grpc::CallbackServerContext* ctx,
                                                 const ApiDeps& deps, const std::string& name);
 

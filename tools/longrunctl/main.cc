@@ -33,8 +33,16 @@ constexpr char kUsage[] =
     "              [--max-attempts=N] [--timeout=DURATION] [--wait]\n"
     "      Submit work; prints the operation as JSON. With --wait, polls as the server\n"
     "      suggests and prints the finished operation.\n"
-    "              [--watch]\n"
-    "      With --watch, streams progress like `watch`.\n"
+    "              [--watch] [--callback-url=URL [--callback-events=terminal|all]]\n"
+    "      With --watch, streams progress like `watch`. With --callback-url, the server\n"
+    "      posts the outcome (or, with all, every change) there, signed (docs/WEBHOOKS.md).\n"
+    "  redeliver NAME\n"
+    "      Send the operation's latest callback again (same webhook-id); prints it.\n"
+    "  events [--filter=EXPR] [--since=CURSOR] [--snapshot] [--max-events=N]\n"
+    "      Follow every change of every matching operation, one JSON OperationEvent per\n"
+    "      line, until interrupted (or N events). --since resumes after an event's cursor;\n"
+    "      --snapshot first prints every matching operation as it is now. Reconnects from\n"
+    "      the last cursor when the server asks clients to.\n"
     "  get NAME    Print an operation (NAME is operations/{uuid}) as JSON.\n"
     "  wait NAME [--timeout=DURATION]\n"
     "      Block until the operation is done or the timeout passes (server-capped);\n"
@@ -183,6 +191,41 @@ int Watch(longrun::v1::Operations::Stub& stub, const std::string& name) {
   }
 }
 
+// Follows WatchOperations, resuming from the last cursor when the server ends the stream
+// with UNAVAILABLE (shutdown, --max-watch-duration, an outage).
+int Events(longrun::v1::Operations::Stub& stub, const std::string& filter, std::string cursor,
+           bool snapshot, int64_t max_events) {
+  int64_t seen = 0;
+  for (int reconnects = 0;; ++reconnects) {
+    longrun::v1::WatchOperationsRequest req;
+    req.set_filter(filter);
+    req.set_start_after(cursor);
+    req.set_include_snapshot(snapshot && reconnects == 0);
+    grpc::ClientContext ctx;
+    auto reader = stub.WatchOperations(&ctx, req);
+    longrun::v1::OperationEvent event;
+    while (reader->Read(&event)) {
+      std::string json;
+      google::protobuf::util::JsonPrintOptions opts;
+      (void)google::protobuf::util::MessageToJsonString(event, &json, opts);
+      std::cout << json << std::endl;
+      cursor = event.cursor();
+      if (max_events > 0 && ++seen >= max_events) {
+        ctx.TryCancel();
+        reader->Finish();
+        return 0;
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      if (!cursor.empty()) std::cerr << "longrunctl: reconnecting after " << cursor << "\n";
+      absl::SleepFor(absl::Seconds(std::min(reconnects + 1, 5)));
+      continue;
+    }
+    return RpcError(s);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -214,6 +257,17 @@ int main(int argc, char** argv) {
   flags.Int("page-size", &page_size, "list: operations per page (0: server default 50)");
   flags.String("page-token", &page_token, "list: continue from this token");
   flags.Bool("all", &all, "list: follow page tokens to the end");
+  std::string callback_url;
+  std::string callback_events = "terminal";
+  std::string since;
+  bool snapshot = false;
+  int64_t max_events = 0;
+  flags.String("callback-url", &callback_url, "submit: post the outcome to this URL");
+  flags.String("callback-events", &callback_events,
+               "submit: terminal (the outcome only) or all (every change)");
+  flags.String("since", &since, "events: resume after this cursor");
+  flags.Bool("snapshot", &snapshot, "events: print matching operations as they are first");
+  flags.Int("max-events", &max_events, "events: stop after this many (0: never)");
   std::string api_keys_file;
   flags.String("api-keys-file", &api_keys_file, "new-api-key: append the key's line here");
   longrun::rpc::ClientConfig client;
@@ -242,6 +296,16 @@ int main(int argc, char** argv) {
     req.set_priority(static_cast<int32_t>(priority));
     req.set_max_attempts(static_cast<int32_t>(max_attempts));
     if (timeout > absl::ZeroDuration()) longrun::rpc::ToProto(timeout, req.mutable_timeout());
+    if (!callback_url.empty()) {
+      req.mutable_callback()->set_url(callback_url);
+      if (callback_events == "all") {
+        req.mutable_callback()->set_events(longrun::v1::Callback::ALL_CHANGES);
+      } else if (callback_events == "terminal") {
+        req.mutable_callback()->set_events(longrun::v1::Callback::TERMINAL);
+      } else {
+        return Usage("--callback-events must be terminal or all, got \"" + callback_events + "\"");
+      }
+    }
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     google::longrunning::Operation op;
@@ -309,6 +373,22 @@ int main(int argc, char** argv) {
     grpc::Status s = stub->DeleteOperation(&ctx, req, &empty);
     if (!s.ok()) return RpcError(s);
     return 0;
+  }
+  if (cmd == "redeliver") {
+    if (args->size() != 2) return Usage("redeliver needs exactly one NAME");
+    longrun::v1::RedeliverCallbackRequest req;
+    req.set_name((*args)[1]);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    google::longrunning::Operation op;
+    grpc::Status s = stub->RedeliverCallback(&ctx, req, &op);
+    if (!s.ok()) return RpcError(s);
+    Print(op);
+    return 0;
+  }
+  if (cmd == "events") {
+    if (args->size() != 1) return Usage("events takes no arguments");
+    return Events(*stub, filter, since, snapshot, max_events);
   }
   if (cmd == "watch") {
     if (args->size() != 2) return Usage("watch needs exactly one NAME");
