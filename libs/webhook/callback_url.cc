@@ -35,8 +35,7 @@ std::optional<std::string> Part(CURLU* url, CURLUPart part, unsigned flags = 0) 
 
 }  // namespace
 
-absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
-                                                const CallbackPolicy& policy) {
+absl::StatusOr<CallbackUrl> ParseCallbackUrl(absl::string_view url, bool allow_insecure) {
   if (url.empty()) return Invalid("required (an https:// URL)");
   if (url.size() > kMaxCallbackUrlBytes) {
     return Invalid(absl::StrCat("longer than ", kMaxCallbackUrlBytes, " bytes (", url.size(),
@@ -54,7 +53,7 @@ absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
   CallbackUrl out;
   out.scheme = absl::AsciiStrToLower(Part(handle.get(), CURLUPART_SCHEME).value_or(""));
   if (out.scheme == "http") {
-    if (!policy.allow_insecure) {
+    if (!allow_insecure) {
       return Invalid(
           "http:// is not allowed: use https:// (this server refuses plain http unless "
           "started with --webhook-allow-insecure, meant for development)");
@@ -81,7 +80,20 @@ absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
       out.port > 65535) {
     return Invalid(absl::StrCat("bad port \"", port.value_or(""), "\""));
   }
-  absl::string_view bare = out.host;
+  std::optional<std::string> normalized = Part(handle.get(), CURLUPART_URL);
+  if (!normalized.has_value()) return Invalid("cannot be normalized");
+  out.url = *std::move(normalized);
+  if (out.url.size() > kMaxCallbackUrlBytes) {
+    return Invalid(absl::StrCat("longer than ", kMaxCallbackUrlBytes, " bytes once normalized"));
+  }
+  return out;
+}
+
+absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
+                                                const CallbackPolicy& policy) {
+  absl::StatusOr<CallbackUrl> out = ParseCallbackUrl(url, policy.allow_insecure);
+  if (!out.ok()) return out;
+  absl::string_view bare = out->host;
   absl::ConsumePrefix(&bare, "[");
   absl::ConsumeSuffix(&bare, "]");
   if (std::optional<IpAddress> literal = IpAddress::Parse(bare); literal.has_value()) {
@@ -90,12 +102,6 @@ absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
                                   ", which longrun refuses; allow the range with "
                                   "--webhook-allow-cidrs"));
     }
-  }
-  std::optional<std::string> normalized = Part(handle.get(), CURLUPART_URL);
-  if (!normalized.has_value()) return Invalid("cannot be normalized");
-  out.url = *std::move(normalized);
-  if (out.url.size() > kMaxCallbackUrlBytes) {
-    return Invalid(absl::StrCat("longer than ", kMaxCallbackUrlBytes, " bytes once normalized"));
   }
   return out;
 }

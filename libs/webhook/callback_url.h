@@ -33,8 +33,13 @@ struct CallbackUrl {
 };
 
 // INVALID_ARGUMENT with a message starting "callback.url: " when the URL is not acceptable.
+// For Submit.
 absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
                                                 const CallbackPolicy& policy);
+
+// ValidateCallbackUrl without the address check: the deliverer's parse, which leaves the
+// address to VetHost (a refused address is retried, a malformed URL is not).
+absl::StatusOr<CallbackUrl> ParseCallbackUrl(absl::string_view url, bool allow_insecure);
 
 }  // namespace longrun::webhook
 
