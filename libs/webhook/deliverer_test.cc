@@ -55,6 +55,7 @@ class FakeCallbackStore final : public store::CallbackStore {
     std::lock_guard<std::mutex> lock(mu_);
     if (!record_error_.ok()) return record_error_;
     records_.push_back(outcome);
+    cv_.notify_all();
     return absl::OkStatus();
   }
   absl::Status DeliveryRelease(const std::string& id, int32_t attempt) override {
@@ -67,6 +68,11 @@ class FakeCallbackStore final : public store::CallbackStore {
     return absl::UnimplementedError("not in this fake");
   }
 
+  // Waits (bounded) until `n` outcomes are recorded.
+  bool WaitRecords(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return records_.size() >= n; });
+  }
   std::vector<DeliveryOutcome> records() {
     std::lock_guard<std::mutex> lock(mu_);
     return records_;
@@ -91,6 +97,7 @@ class FakeCallbackStore final : public store::CallbackStore {
 
  private:
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<Delivery> due_;
   std::map<std::string, Delivery> claimed_;
   std::vector<DeliveryOutcome> records_;
@@ -459,10 +466,7 @@ TEST_F(DelivererTest, ThreadsBoundPostsPerHostAndInTotal) {
   deliverer->Start();
   ASSERT_TRUE(poster_.WaitInFlight(4));
   poster_.Release();
-  // Wait (bounded) for every delivery to be recorded.
-  for (int i = 0; i < 1000 && store_.records().size() < 9; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_TRUE(store_.WaitRecords(9));
   deliverer->Stop();
   EXPECT_EQ(store_.records().size(), 9u);
   EXPECT_LE(poster_.max_per_host("a.example"), 2);
