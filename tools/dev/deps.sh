@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libpqxx-dev libpq-dev libssl-dev prometheus-cpp-dev
+  libabsl-dev libpqxx-dev libpq-dev libssl-dev prometheus-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev
   postgresql postgresql-contrib
   python3 python3-grpcio python3-grpc-tools python3-protobuf
