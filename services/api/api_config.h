@@ -11,6 +11,7 @@
 #include "libs/core/submit.h"
 #include "libs/auth/authenticator.h"
 #include "libs/metrics/metrics_flags.h"
+#include "libs/webhook/webhook_flags.h"
 #include "libs/rpc/tls.h"
 
 namespace longrun::api {
@@ -50,6 +51,10 @@ struct ApiConfig {
   absl::Duration max_watch_duration = absl::Hours(1);   // a stream's longest lifetime
   absl::Duration watch_refresh = absl::Seconds(5);      // re-read of watched operations
   absl::Duration watch_outage_timeout = absl::Seconds(60);
+  // Callbacks (docs/WEBHOOKS.md): the api checks URLs at Submit; workers deliver.
+  webhook::WebhookFlags webhooks;
+  // WatchOperations: how often caught-up streams look for new events without a notification.
+  absl::Duration event_poll_interval = absl::Milliseconds(200);
   core::SubmitLimits limits;
   // Signs ListOperations page tokens and remote workers' lease tokens; every replica must
   // use the same one. Empty: a random per-process secret (tokens then only work on the

@@ -49,6 +49,14 @@ void EventPoller::OnNotify() {
   if (wake) cv_.notify_one();
 }
 
+void EventPoller::Close() {
+  closing_.store(true);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    it = (*it)->Poll() ? parked_.erase(it) : std::next(it);
+  }
+}
+
 int EventPoller::Parked() {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(parked_.size());
@@ -149,6 +157,12 @@ void EventsReactor::Read() {
   }
   OperationsLogic& logic = deps_.logic;
   const absl::Time now = logic.Now();
+  if (poller_.closing()) {
+    FinishWith(absl::UnavailableError(absl::StrCat(
+        "server shutting down; reconnect with start_after=\"", cursor_.Encode(),
+        "\" (or the last event's cursor) to continue")));
+    return;
+  }
   if (now - started_ >= deps_.max_watch_duration) {
     FinishWith(absl::UnavailableError(absl::StrCat(
         "the stream reached --max-watch-duration; reconnect with start_after=\"",

@@ -67,6 +67,10 @@ class EventPoller {
   void Remove(Stream* s);
   // Something changed in the database (a change notification).
   void OnNotify();
+  // Server shutdown: every stream ends with UNAVAILABLE (clients resume from their cursor)
+  // at its next read; parked streams are woken for it now.
+  void Close();
+  bool closing() const { return closing_.load(); }
 
   // One pass: wakes the parked streams if a notification came (and min_read_gap passed) or
   // poll_interval passed. For tests that do not Start().
@@ -84,6 +88,7 @@ class EventPoller {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool notified_ = false;
+  std::atomic<bool> closing_{false};
   absl::Time last_wake_ = absl::InfinitePast();
   std::unordered_set<Stream*> parked_;
   std::thread thread_;

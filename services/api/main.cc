@@ -25,12 +25,16 @@
 #include "libs/rpc/tls.h"
 #include "libs/store/pg/listener.h"
 #include "libs/store/pg/migrator.h"
+#include "libs/store/pg/pg_callback_store.h"
+#include "libs/store/pg/pg_event_log.h"
 #include "libs/store/pg/pg_operation_store.h"
+#include "libs/webhook/callback_url.h"
 #include "libs/worker/rescue_loop.h"
 #include "libs/auth/method_scopes.h"
 #include "services/api/api_config.h"
 #include "services/api/auth_interceptor.h"
 #include "services/api/call_auth.h"
+#include "services/api/event_stream.h"
 #include "services/api/rate_limiter.h"
 #include "services/api/google_operations_service.h"
 #include "services/api/job_wake.h"
@@ -125,6 +129,10 @@ int main(int argc, char** argv) {
   flags.String("rate-limit-read", &config.rate_limit_read,
                "Get/List/Wait/Watch calls per second per tenant, RATE[,BURST], or 0 (default: "
                "none with --auth=none, 5000,10000 with --auth=token)");
+  longrun::webhook::AddWebhookFlags(flags, &config.webhooks);
+  flags.Duration("event-poll-interval", &config.event_poll_interval,
+                 "WatchOperations: how often caught-up streams look for new events when no "
+                 "change notification arrives");
   flags.Int("max-concurrent-streams", &config.max_concurrent_streams,
             "HTTP/2 streams (calls) open at once per client connection");
   flags.Int("max-send-message-bytes", &config.max_send_message_bytes,
@@ -192,6 +200,13 @@ int main(int argc, char** argv) {
       "rate-limit-read");
   if (!read_rate.ok()) return Fail(read_rate.status());
 
+  if (absl::Status s = config.webhooks.Validate(); !s.ok()) return Fail(s);
+  auto callback_policy = config.webhooks.Policy();
+  if (!callback_policy.ok()) return Fail(callback_policy.status());
+  if (config.event_poll_interval < absl::Milliseconds(10)) {
+    return Fail(absl::InvalidArgumentError("--event-poll-interval must be at least 10ms"));
+  }
+
   if (!args->empty()) {
     if ((*args)[0] == "migrate" && args->size() == 1) return RunMigrate(config.database_url);
     return Fail(absl::InvalidArgumentError("unexpected argument \"" + (*args)[0] +
@@ -241,6 +256,26 @@ int main(int argc, char** argv) {
   longrun::api::JobWaker waker(store);
   longrun::api::OperationsLogic logic(store, config.limits, [] { return absl::Now(); },
                                       config.page_token_secret);
+  // The push channel (docs/WEBHOOKS.md): callbacks are accepted only when a deliverer can
+  // sign them (--webhook-secret-file), their URLs checked here and their addresses at
+  // delivery; the event log serves WatchOperations.
+  longrun::store::pg::PgCallbackStore callback_store(store);
+  longrun::store::pg::PgEventLog event_log(store);
+  if (config.webhooks.on()) {
+    logic.EnableCallbacks(
+        &callback_store,
+        [allow_insecure = callback_policy->allow_insecure](const longrun::core::CallbackSpec& cb)
+            -> absl::StatusOr<longrun::core::CallbackSpec> {
+          // Syntax and scheme here; addresses are vetted (and pinned) at delivery, where a
+          // refusal is recorded in the operation's callback state.
+          auto url = longrun::webhook::ParseCallbackUrl(cb.url, allow_insecure);
+          if (!url.ok()) return url.status();
+          return longrun::core::CallbackSpec{.url = url->url, .events = cb.events};
+        });
+  }
+  logic.EnableEvents(&event_log);
+  longrun::api::EventPoller event_poller({.poll_interval = config.event_poll_interval});
+  event_poller.Start();
   longrun::api::WatchHub hub(store, {.refresh_interval = config.watch_refresh,
                                      .outage_timeout = config.watch_outage_timeout});
   hub.Start();
@@ -271,11 +306,13 @@ int main(int argc, char** argv) {
       .channels = {"longrun_operations", "longrun_jobs"},
       .application_name = "longrun-api-listener",
       .on_notify =
-          [&hub, &broker](const std::string& channel, const std::string& payload) {
+          [&hub, &broker, &event_poller](const std::string& channel,
+                                         const std::string& payload) {
             if (channel == "longrun_jobs") {
               broker.Wake();
             } else {
               hub.OnNotify(payload);
+              event_poller.OnNotify();
             }
           },
       .on_connected =
@@ -316,7 +353,8 @@ int main(int argc, char** argv) {
                                    // Per tenant: with --auth=token (one tenant without).
                                    auth_on && config.max_watches_per_tenant > 0 ? &watch_limits
                                                                                 : nullptr,
-                                   config.max_watch_duration};
+                                   config.max_watch_duration,
+                                   &event_poller};
   longrun::api::OperationsService v1(deps);
   longrun::api::GoogleOperationsService google_lro(deps);
   longrun::api::WorkersService workers(remote, broker, executor, deps.auth);
@@ -414,11 +452,13 @@ int main(int argc, char** argv) {
   // Open watches and waits end with UNAVAILABLE so clients reconnect elsewhere; gRPC's
   // Shutdown would otherwise wait on them.
   hub.Shutdown();
+  event_poller.Close();  // WatchOperations streams too
   broker.Shutdown();  // open long polls end with UNAVAILABLE
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(config.shutdown_grace));
   batcher.Shutdown();
   executor.Shutdown();
+  event_poller.Shutdown();
   remote.Shutdown();
   remote_progress.Stop();
   auth_reload.Stop();
