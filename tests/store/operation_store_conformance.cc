@@ -1223,5 +1223,89 @@ TEST_P(OperationStoreConformanceTest, QueueDepthsCountUnfinishedJobsByQueueAndSt
   (void)first;
 }
 
+TEST_P(OperationStoreConformanceTest, CallbackIsStoredAndReadBackEverywhere) {
+  const std::string plain = InsertKind("k");
+  EXPECT_FALSE(Get(plain).callback.has_value());
+
+  core::SubmitSpec spec{.kind = "k", .labels = {{"cb", "yes"}}};
+  spec.callback = core::CallbackSpec{.url = "https://hooks.example.com/done?x=1",
+                                     .events = core::CallbackEvents::kAllChanges};
+  OperationInsertParams p{.id = core::NewOperationId(absl::Now()), .spec = spec,
+                          .max_attempts = 3};
+  auto inserted = store().OperationInsert(p);
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  for (const core::Operation& op :
+       {inserted->operation, Get(p.id), ListAll("default", 10, "labels.cb = yes").at(0)}) {
+    ASSERT_TRUE(op.callback.has_value()) << op.id;
+    EXPECT_EQ(op.callback->url, "https://hooks.example.com/done?x=1");
+    EXPECT_EQ(op.callback->events, core::CallbackEvents::kAllChanges);
+    EXPECT_EQ(op.callback->state, core::CallbackState::kWaiting);
+    EXPECT_EQ(op.callback->attempts, 0);
+    EXPECT_EQ(op.callback->webhook_id, "");
+  }
+  auto many = store().OperationGetMany({p.id, plain});
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 2u);
+  for (const core::Operation& op : *many) {
+    EXPECT_EQ(op.callback.has_value(), op.id == p.id) << op.id;
+  }
+
+  // A batch insert carries it too; the terminal default included.
+  core::SubmitSpec terminal{.kind = "k"};
+  terminal.callback = core::CallbackSpec{.url = "https://other.example.com/"};
+  auto batch = store().OperationInsertBatch(
+      {{.id = core::NewOperationId(absl::Now()), .spec = terminal, .max_attempts = 3}});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_TRUE((*batch)[0].ok()) << (*batch)[0].status();
+  const core::Operation got = Get((*batch)[0]->operation.id);
+  ASSERT_TRUE(got.callback.has_value());
+  EXPECT_EQ(got.callback->url, "https://other.example.com/");
+  EXPECT_EQ(got.callback->events, core::CallbackEvents::kTerminal);
+}
+
+TEST_P(OperationStoreConformanceTest, CallbackBecomesPendingOnTheChangesItAskedFor) {
+  core::SubmitSpec terminal{.kind = "k"};
+  terminal.callback = core::CallbackSpec{.url = "https://a.example.com/"};
+  const std::string t = Insert(terminal);
+  core::SubmitSpec all = terminal;
+  all.callback->events = core::CallbackEvents::kAllChanges;
+  const std::string a = Insert(all);
+
+  auto jobs = Claim(2);
+  ASSERT_EQ(jobs.size(), 2u);
+  // Claiming is a change: only ALL_CHANGES posts it.
+  EXPECT_EQ(Get(t).callback->state, core::CallbackState::kWaiting);
+  const core::Operation running = Get(a);
+  EXPECT_EQ(running.callback->state, core::CallbackState::kPending);
+  EXPECT_EQ(running.callback->attempts, 0);
+  EXPECT_TRUE(running.callback->webhook_id.rfind("msg_", 0) == 0) << running.callback->webhook_id;
+  EXPECT_EQ(running.callback->webhook_id.size(), 36u);
+
+  // A heartbeat is no change.
+  std::vector<JobRef> refs;
+  for (const ClaimedJob& j : jobs) refs.push_back({j.id, j.attempt});
+  ASSERT_TRUE(store().JobHeartbeat({.jobs = refs}).ok());
+  EXPECT_EQ(Get(t).callback->state, core::CallbackState::kWaiting);
+
+  for (const ClaimedJob& j : jobs) {
+    ASSERT_TRUE(store().JobComplete({.id = j.id, .attempt = j.attempt,
+                                     .response = google::protobuf::Struct()}).ok());
+  }
+  for (const std::string& id : {t, a}) {
+    const core::Operation done = Get(id);
+    ASSERT_TRUE(done.callback.has_value());
+    EXPECT_EQ(done.callback->state, core::CallbackState::kPending) << id;
+    EXPECT_EQ(done.callback->attempts, 0);
+    EXPECT_EQ(done.callback->webhook_id.size(), 36u);
+  }
+  // Each change under ALL_CHANGES is its own delivery, with its own webhook-id.
+  EXPECT_NE(Get(a).callback->webhook_id, running.callback->webhook_id);
+
+  // A cancel of a waiting job is terminal too.
+  const std::string c = Insert(terminal);
+  ASSERT_TRUE(store().OperationCancel({.id = c}).ok());
+  EXPECT_EQ(Get(c).callback->state, core::CallbackState::kPending);
+}
+
 }  // namespace
 }  // namespace longrun::store::testing

@@ -1,6 +1,7 @@
 #include "libs/store/memory/memory_operation_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -29,6 +30,25 @@ namespace {
 constexpr absl::string_view kCancelledByRequest = "cancelled by request";
 
 // PostgreSQL keeps microseconds; absl::ToUnixMicros rounds down as the store's conversions do.
+// A visible change (version moves), with what migration 0009's trigger does for a callback:
+// a terminal change, or any change under ALL_CHANGES, makes a new pending delivery (here
+// only its status: the memory store has no deliverer), unless a receiver answered 410 Gone.
+void Changed(core::Operation& op) {
+  ++op.version;
+  if (!op.callback.has_value()) return;
+  core::CallbackStatus& cb = *op.callback;
+  if (cb.state == core::CallbackState::kGone) return;
+  if (cb.events != core::CallbackEvents::kAllChanges && !op.done()) return;
+  static std::atomic<uint64_t> deliveries{0};
+  cb.state = core::CallbackState::kPending;
+  cb.attempts = 0;
+  cb.last_http_status = 0;
+  cb.last_error.clear();
+  cb.webhook_id = absl::StrCat("msg_0000000000000000", absl::Hex(++deliveries, absl::kZeroPad16));
+  cb.last_attempt_time.reset();
+  cb.next_attempt_time = op.update_time;
+}
+
 absl::Time TruncMicros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
 absl::Duration TruncMicros(absl::Duration d) {
   return absl::Microseconds(absl::ToInt64Microseconds(d));
@@ -182,7 +202,7 @@ void MemoryOperationStore::CompleteSuccessLocked(Row& row, const google::protobu
   op.update_time = now;
   row.lease_expires_at.reset();
   op.error.reset();
-  ++op.version;
+  Changed(op);
 }
 
 absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const JobCycleParams& p) {
@@ -245,7 +265,7 @@ absl::StatusOr<JobCycleResult> MemoryOperationStore::JobCompleteAndClaim(const J
         op.update_time = now;
         op.progress_percent = 0;
         op.progress_message.clear();
-        ++op.version;
+        Changed(op);
         out.claimed.push_back(ClaimedJob{.id = op.id,
                                          .kind = op.kind,
                                          .queue = op.queue,
@@ -311,7 +331,7 @@ absl::Status MemoryOperationStore::JobComplete(const JobCompleteParams& p) {
       op.error = error;
       op.update_time = now;
       row->lease_expires_at.reset();
-      ++op.version;
+      Changed(op);
       if (p.progress.has_value()) {
         op.progress_percent = p.progress->percent;
         op.progress_message = p.progress->message;
@@ -347,7 +367,7 @@ absl::StatusOr<std::vector<absl::Status>> MemoryOperationStore::JobProgressBatch
       row->op.progress_percent = batch[i].percent;
       row->op.progress_message = batch[i].message;
       row->op.update_time = now;
-      ++row->op.version;
+      Changed(row->op);
       applied.emplace(ids[i], batch[i].attempt);
       events.changed.push_back(ids[i]);
     }
@@ -393,7 +413,7 @@ absl::StatusOr<int> MemoryOperationStore::JobFailUnstarted(const JobFailUnstarte
                           "\" on queue \"", op.queue, "\"")};
       op.end_time = now;
       op.update_time = now;
-      ++op.version;
+      Changed(op);
       events.changed.push_back(op.id);
       events.ended.push_back({.queue = op.queue, .kind = op.kind, .state = op.state});
     }
@@ -456,7 +476,7 @@ absl::Status MemoryOperationStore::JobRelease(const JobReleaseParams& job) {
     op.progress_message.clear();
     row.attempt_start_time.reset();
     op.update_time = now;
-    ++op.version;
+    Changed(op);
   }
   Publish({.wake = true, .changed = {id}});
   return absl::OkStatus();
@@ -505,7 +525,7 @@ absl::StatusOr<int> MemoryOperationStore::JobRescueStuck(const JobRescueParams& 
       }
       row->lease_expires_at.reset();
       op.update_time = now;
-      ++op.version;
+      Changed(op);
       events.changed.push_back(op.id);
       events.ended.push_back({.queue = op.queue, .kind = op.kind, .state = op.state,
                               .run_time = run_time, .rescued = true});
@@ -581,6 +601,9 @@ absl::StatusOr<OperationInsertResult> MemoryOperationStore::InsertLocked(
   op.update_time = now;
   op.run_at = s.schedule_time.has_value() ? TruncMicros(*s.schedule_time) : now;
   op.version = 1;
+  if (s.callback.has_value()) {
+    op.callback = core::CallbackStatus{.url = s.callback->url, .events = s.callback->events};
+  }
   // Validated by the caller (Jsonb) before taking the lock.
   row.input = *Jsonb(s.input);
   if (!s.request_id.empty()) {
@@ -708,7 +731,7 @@ absl::StatusOr<core::Operation> MemoryOperationStore::OperationCancel(const Oper
     }  // CANCELLING and terminal operations stay as they are
     if (!events.changed.empty()) {
       op.update_time = now;
-      ++op.version;
+      Changed(op);
     }
     result = op;
   }

@@ -12,6 +12,9 @@
 //     OperationGetMany) come in a deterministic order: claim order, resp. request order.
 //   - Payloads take the round trip through JSON that jsonb gives them (a NaN comes back as
 //     the string "NaN"); a payload jsonb refuses (U+0000, invalid UTF-8) is kInternal.
+//   - Callbacks: the status a change gives them (WAITING, then PENDING with 0 attempts for
+//     each change that makes a delivery), as migration 0009's trigger does; there is no
+//     outbox, CallbackStore or EventLog in memory.
 //   - Ids must be canonical UUID text (else kInternal, as PostgreSQL's uuid cast fails);
 //     they are stored and returned in lower case.
 //

@@ -13,182 +13,22 @@
 #include "libs/store/pg/filter_sql.h"
 #include "libs/store/pg/pool.h"
 #include "libs/store/pg/queries.h"
+#include "libs/store/pg/rows.h"
 
 namespace longrun::store::pg {
 namespace {
 
-std::string ToJson(const google::protobuf::Struct& s) { return core::StructToJson(s); }
-
-// A row this code cannot decode (a bug, or a schema it does not know, such as a state a
-// newer migration added) is kInternal naming the column, never a silent default.
-absl::Status Undecodable(absl::string_view column, absl::string_view id, absl::string_view why) {
-  return absl::InternalError(absl::StrCat("column operations.", column, " of operations/", id,
-                                          " cannot be decoded: ", why));
-}
-
-absl::StatusOr<core::State> DecodeState(const pqxx::field& f, absl::string_view id) {
-  const std::string text = f.as<std::string>();
-  absl::StatusOr<core::State> state = core::ParseState(text);
-  if (!state.ok()) return Undecodable("state", id, absl::StrCat("unknown state \"", text, "\""));
-  return *state;
-}
-
-// A jsonb column that holds a JSON object.
-absl::StatusOr<google::protobuf::Struct> DecodeObject(const pqxx::field& f,
-                                                      absl::string_view column,
-                                                      absl::string_view id) {
-  absl::StatusOr<google::protobuf::Struct> s = core::StructFromJson(f.as<std::string>());
-  if (!s.ok()) return Undecodable(column, id, s.status().message());
-  return s;
-}
-
-std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
-  google::protobuf::Struct s;
-  for (const auto& [k, v] : labels) (*s.mutable_fields())[k].set_string_value(v);
-  return ToJson(s);
-}
-
-std::optional<absl::Time> OptTime(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return absl::FromUnixMicros(f.as<int64_t>());
-}
-
-// The attempts column (0004_attempts_inline.sql):
-// [[attempt, worker_id, start_us, end_us, outcome, error_code, error_message], ...], where
-// worker_id, start_us, error_code and error_message may be null.
-absl::StatusOr<std::vector<core::AttemptRecord>> DecodeAttempts(const pqxx::field& f,
-                                                                absl::string_view id) {
-  std::vector<core::AttemptRecord> attempts;
-  if (f.is_null()) return attempts;
-  const absl::StatusOr<google::protobuf::Value> list = core::ValueFromJson(f.as<std::string>());
-  if (!list.ok()) return Undecodable("attempts", id, list.status().message());
-  if (!list->has_list_value()) return Undecodable("attempts", id, "not an array");
-  using Kind = google::protobuf::Value::KindCase;
-  auto is = [](const google::protobuf::Value& v, Kind kind, bool nullable) {
-    return v.kind_case() == kind || (nullable && v.kind_case() == Kind::kNullValue);
-  };
-  for (int i = 0; i < list->list_value().values_size(); ++i) {
-    const google::protobuf::Value& entry = list->list_value().values(i);
-    const auto& e = entry.list_value().values();
-    if (!entry.has_list_value() || e.size() != 7 || !is(e[0], Kind::kNumberValue, false) ||
-        !is(e[1], Kind::kStringValue, true) || !is(e[2], Kind::kNumberValue, true) ||
-        !is(e[3], Kind::kNumberValue, false) || !is(e[4], Kind::kStringValue, false) ||
-        !is(e[5], Kind::kNumberValue, true) || !is(e[6], Kind::kStringValue, true)) {
-      return Undecodable("attempts", id,
-                         absl::StrCat("entry ", i, " is not [attempt, worker_id, start_us, "
-                                      "end_us, outcome, error_code, error_message]"));
-    }
-    core::AttemptRecord a;
-    a.attempt = static_cast<int32_t>(e[0].number_value());
-    a.worker_id = e[1].string_value();
-    if (e[2].has_number_value()) {
-      a.start_time = absl::FromUnixMicros(static_cast<int64_t>(e[2].number_value()));
-    }
-    a.end_time = absl::FromUnixMicros(static_cast<int64_t>(e[3].number_value()));
-    a.outcome = e[4].string_value();
-    if (e[5].has_number_value()) {
-      a.error = core::OperationError{static_cast<int>(e[5].number_value()), e[6].string_value()};
-    }
-    attempts.push_back(std::move(a));
-  }
-  return attempts;
-}
-
-// Reads LONGRUN_OPERATION_COLUMNS; `fingerprint` receives the stored request fingerprint.
-absl::StatusOr<core::Operation> ReadOperation(const pqxx::row& r,
-                                              std::string* fingerprint = nullptr) {
-  core::Operation op;
-  op.id = r[0].as<std::string>();
-  op.tenant = r[1].as<std::string>();
-  op.kind = r[2].as<std::string>();
-  op.queue = r[3].as<std::string>();
-  LONGRUN_ASSIGN_OR_RETURN(op.state, DecodeState(r[4], op.id));
-  op.priority = r[5].as<int32_t>();
-  op.attempt = r[6].as<int32_t>();
-  op.max_attempts = r[7].as<int32_t>();
-  if (!r[8].is_null()) op.timeout = absl::Microseconds(r[8].as<int64_t>());
-  op.progress_percent = r[9].as<int32_t>();
-  op.progress_message = r[10].as<std::string>();
-  op.request_id = r[11].as<std::string>();
-  LONGRUN_ASSIGN_OR_RETURN(const google::protobuf::Struct labels,
-                           DecodeObject(r[12], "labels", op.id));
-  for (const auto& [k, v] : labels.fields()) {
-    if (!v.has_string_value()) {
-      return Undecodable("labels", op.id, absl::StrCat("label \"", k, "\" is not a string"));
-    }
-    op.labels[k] = v.string_value();
-  }
-  op.create_time = absl::FromUnixMicros(r[13].as<int64_t>());
-  op.update_time = absl::FromUnixMicros(r[14].as<int64_t>());
-  op.run_at = absl::FromUnixMicros(r[15].as<int64_t>());
-  op.start_time = OptTime(r[16]);
-  op.end_time = OptTime(r[17]);
-  op.version = r[18].as<int64_t>();
-  if (!r[19].is_null()) {
-    LONGRUN_ASSIGN_OR_RETURN(op.response, DecodeObject(r[19], "response", op.id));
-  }
-  if (!r[20].is_null()) {
-    op.error = core::OperationError{r[20].as<int>(), r[21].is_null() ? "" : r[21].as<std::string>()};
-  }
-  if (fingerprint != nullptr && !r[22].is_null()) *fingerprint = r[22].as<std::string>();
-  op.trace_id = r[23].as<std::string>();
-  if (r.size() > 24) {
-    LONGRUN_ASSIGN_OR_RETURN(op.attempts, DecodeAttempts(r[24], op.id));
-  }
-  return op;
-}
-
-// Decodes every row into *ops; the first row that cannot be decoded fails the read.
-absl::Status ReadOperations(const pqxx::result& r, std::vector<core::Operation>* ops) {
-  ops->clear();
-  ops->reserve(r.size());
-  for (const auto& row : r) {
-    LONGRUN_ASSIGN_OR_RETURN(core::Operation op, ReadOperation(row));
-    ops->push_back(std::move(op));
-  }
-  return absl::OkStatus();
-}
-
-// Builds a PostgreSQL array literal (for text[], uuid[], jsonb[], int[] ... casts):
-// elements quoted and escaped, nullopt as NULL.
-class ArrayLiteral {
- public:
-  ArrayLiteral() : out_("{") {}
-  void Add(absl::string_view item) {
-    Sep();
-    out_.push_back('"');
-    for (char c : item) {
-      if (c == '"' || c == '\\') out_.push_back('\\');
-      out_.push_back(c);
-    }
-    out_.push_back('"');
-  }
-  template <typename T>
-  void Add(const std::optional<T>& item) {
-    if (!item.has_value()) {
-      Sep();
-      out_.append("NULL");
-    } else {
-      Add(absl::StrCat(*item));
-    }
-  }
-  std::string Done() { return out_ + "}"; }
-
- private:
-  void Sep() {
-    if (out_.size() > 1) out_.push_back(',');
-  }
-  std::string out_;
-};
-
-std::string TextArray(const std::vector<std::string>& items) {
-  ArrayLiteral a;
-  for (const std::string& item : items) a.Add(item);
-  return a.Done();
-}
-
 void PrepareAll(pqxx::connection& c) {
   for (const auto& [name, sql] : kAllQueries) c.prepare(std::string(name), std::string(sql));
+}
+
+// operations.callback_url / callback_events of a Submit (NULL without a callback).
+struct CallbackColumns {
+  std::optional<std::string> url, events;
+};
+CallbackColumns CallbackColumnsOf(const core::SubmitSpec& s) {
+  if (!s.callback.has_value()) return {};
+  return {s.callback->url, std::string(core::CallbackEventsName(s.callback->events))};
 }
 
 absl::Duration Micros(const pqxx::field& f) {
@@ -505,7 +345,8 @@ absl::StatusOr<std::vector<core::Operation>> PgOperationStore::OperationList(
     const OperationListParams& p) {
   // Built per call (the filter shapes it); values are parameters, never SQL text.
   std::vector<std::string> params = {p.tenant};
-  std::string sql = "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE tenant = $1";
+  std::string sql =
+      "SELECT " LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATIONS_FROM "WHERE tenant = $1";
   if (p.filter.has_value()) absl::StrAppend(&sql, " AND (", FilterToSql(*p.filter, &params), ")");
   if (p.after_create_time.has_value()) {
     params.push_back(absl::StrCat(absl::ToUnixMicros(*p.after_create_time)));
@@ -601,7 +442,7 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
       batch.size(), absl::InternalError("not inserted"));
   if (batch.empty()) return results;
   ArrayLiteral ids, tenants, kinds, queues, priorities, attempts, timeouts, schedules, request_ids,
-      fingerprints, labels, inputs, trace_ids;
+      fingerprints, labels, inputs, trace_ids, callback_urls, callback_events;
   std::map<std::string, size_t> index;  // id -> position
   for (size_t i = 0; i < batch.size(); ++i) {
     const OperationInsertParams& p = batch[i];
@@ -628,6 +469,9 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
     labels.Add(LabelsToJson(s.labels));
     inputs.Add(ToJson(s.input));
     trace_ids.Add(s.trace_id);
+    const CallbackColumns cb = CallbackColumnsOf(s);
+    callback_urls.Add(cb.url);
+    callback_events.Add(cb.events);
   }
   std::vector<bool> inserted(batch.size(), false);
   LONGRUN_RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& c) {
@@ -635,7 +479,8 @@ PgOperationStore::OperationInsertBatch(const std::vector<OperationInsertParams>&
     const pqxx::result r = tx.exec_prepared(
         "OperationInsertBatch", ids.Done(), tenants.Done(), kinds.Done(), queues.Done(),
         priorities.Done(), attempts.Done(), timeouts.Done(), schedules.Done(), request_ids.Done(),
-        fingerprints.Done(), labels.Done(), inputs.Done(), trace_ids.Done());
+        fingerprints.Done(), labels.Done(), inputs.Done(), trace_ids.Done(),
+        callback_urls.Done(), callback_events.Done());
     for (const auto& row : r) {
       auto it = index.find(row[0].as<std::string>());
       if (it == index.end()) continue;
@@ -677,6 +522,7 @@ absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
   const std::string queue = s.queue.empty() ? std::string(core::kDefaultQueue) : s.queue;
   const std::string labels = LabelsToJson(s.labels);
   const std::string input = ToJson(s.input);
+  const CallbackColumns cb = CallbackColumnsOf(s);
 
   // Two rounds at most: the conflicting row may be deleted between our insert and read.
   for (int round = 0; round < 2; ++round) {
@@ -687,7 +533,8 @@ absl::StatusOr<OperationInsertResult> PgOperationStore::OperationInsert(
       pqxx::nontransaction tx(c);
       pqxx::result r = tx.exec_prepared("OperationInsert", p.id, p.tenant, s.kind, queue,
                                         s.priority, p.max_attempts, timeout_us, schedule_us,
-                                        request_id, fingerprint, labels, input, s.trace_id);
+                                        request_id, fingerprint, labels, input, s.trace_id,
+                                        cb.url, cb.events);
       if (!r.empty()) {
         read = ReadOperation(r[0]);
         created = true;

@@ -52,6 +52,9 @@ class PgOperationStore final : public OperationStore {
 
   // The connection pool now (for the longrun_db_pool_connections gauge).
   PgPoolStats PoolStats() const;
+  // The connection pool, shared with PgCallbackStore and PgEventLog (every connection has
+  // every statement of queries.h prepared).
+  PgPool& pool() { return *pool_; }
 
  private:
   std::unique_ptr<PgPool> pool_;

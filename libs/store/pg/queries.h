@@ -20,8 +20,27 @@ namespace longrun::store::pg {
   "(extract(epoch from start_time) * 1000000)::int8, "                                 \
   "(extract(epoch from end_time) * 1000000)::int8, "                                   \
   "version, response::text, error_code, error_message, request_fingerprint, "          \
-  "coalesce(trace_id, '')"
-#define LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATION_BASE_COLUMNS ", attempts::text"
+  "coalesce(trace_id, ''), callback_url, callback_events"
+// Everything clients see: the base columns, the attempt history and the latest webhook
+// delivery (LONGRUN_CALLBACK_LATERAL; NULLs when there is none).
+#define LONGRUN_OPERATION_COLUMNS                                                          \
+  LONGRUN_OPERATION_BASE_COLUMNS ", attempts::text, cb_state, cb_attempt, "                \
+  "cb_http_status, cb_error, 'msg_' || replace(cb_id::text, '-', ''), "                   \
+  "(extract(epoch from cb_last_attempt_at) * 1000000)::int8, "                            \
+  "(extract(epoch from cb_next_attempt_at) * 1000000)::int8"
+
+// The latest delivery of an operation's callback, joined to a read of `operations`
+// (unaliased). Only operations with a callback pay: for the others the subquery's condition
+// on the outer row is a one-time filter and the index is not touched. Its columns are named
+// cb_*, so the operations columns stay unambiguous (filters name them bare).
+#define LONGRUN_CALLBACK_LATERAL                                                           \
+  " LEFT JOIN LATERAL (SELECT d.id AS cb_id, d.state AS cb_state, d.attempt AS cb_attempt, " \
+  "    d.last_http_status AS cb_http_status, d.last_error AS cb_error, "                   \
+  "    d.last_attempt_at AS cb_last_attempt_at, d.next_attempt_at AS cb_next_attempt_at "  \
+  "    FROM webhook_deliveries d "                                                          \
+  "   WHERE operations.callback_url IS NOT NULL AND d.operation_id = operations.id "       \
+  "   ORDER BY d.version DESC, d.created_at DESC LIMIT 1) cb ON true "
+#define LONGRUN_OPERATIONS_FROM " FROM operations " LONGRUN_CALLBACK_LATERAL
 
 // The attempts column with one more entry for the attempt the statement ends (see
 // 0004_attempts_inline.sql): `row` is the table alias ("o." or ""), `outcome`, `code` and
@@ -49,23 +68,26 @@ namespace longrun::store::pg {
   "::int8 % 1000000) * interval '1 microsecond')"
 
 inline constexpr std::string_view kOperationGetSql =
-    "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE id = $1::uuid AND tenant = $2";
+    "SELECT " LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATIONS_FROM
+    "WHERE id = $1::uuid AND tenant = $2";
 
 inline constexpr std::string_view kOperationGetManySql =
-    "SELECT " LONGRUN_OPERATION_COLUMNS " FROM operations WHERE id = ANY($1::uuid[])";
+    "SELECT " LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATIONS_FROM "WHERE id = ANY($1::uuid[])";
 
 inline constexpr std::string_view kOperationGetByRequestIdSql =
-    "SELECT " LONGRUN_OPERATION_COLUMNS
-    " FROM operations WHERE tenant = $1 AND request_id = $2";
+    "SELECT " LONGRUN_OPERATION_COLUMNS LONGRUN_OPERATIONS_FROM
+    "WHERE tenant = $1 AND request_id = $2";
 
 // $1 id, $2 tenant, $3 kind, $4 queue, $5 priority, $6 max_attempts, $7 timeout_us,
-// $8 schedule_time micros (NULL: now), $9 request_id, $10 fingerprint, $11 labels, $12 input
+// $8 schedule_time micros (NULL: now), $9 request_id, $10 fingerprint, $11 labels, $12 input,
+// $13 trace_id, $14 callback url and $15 callback events (NULL: no callback)
 inline constexpr std::string_view kOperationInsertSql =
     "INSERT INTO operations (id, tenant, kind, queue, priority, max_attempts, timeout_us, "
-    "  run_at, schedule_time, request_id, request_fingerprint, labels, input, trace_id) "
+    "  run_at, schedule_time, request_id, request_fingerprint, labels, input, trace_id, "
+    "  callback_url, callback_events) "
     "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
     "  coalesce(" LONGRUN_MICROS_TO_TS("$8") ", now()), " LONGRUN_MICROS_TO_TS("$8") ", "
-    "  $9, $10, $11::jsonb, $12::jsonb, nullif($13, '')) "
+    "  $9, $10, $11::jsonb, $12::jsonb, nullif($13, ''), $14, $15) "
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
     "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
@@ -73,16 +95,17 @@ inline constexpr std::string_view kOperationInsertSql =
 // Arrays, one element per operation, in the kOperationInsertSql parameter order.
 inline constexpr std::string_view kOperationInsertBatchSql =
     "INSERT INTO operations (id, tenant, kind, queue, priority, max_attempts, timeout_us, "
-    "  run_at, schedule_time, request_id, request_fingerprint, labels, input, trace_id) "
+    "  run_at, schedule_time, request_id, request_fingerprint, labels, input, trace_id, "
+    "  callback_url, callback_events) "
     "SELECT u.id, u.tenant, u.kind, u.queue, u.priority, u.max_attempts, u.timeout_us, "
     "  coalesce(" LONGRUN_MICROS_TO_TS("u.schedule_us") ", now()), "
     LONGRUN_MICROS_TO_TS("u.schedule_us") ", u.request_id, u.fingerprint, u.labels, u.input, "
-    "  nullif(u.trace_id, '') "
+    "  nullif(u.trace_id, ''), u.callback_url, u.callback_events "
     "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], "
     "  $7::int8[], $8::int8[], $9::text[], $10::text[], $11::jsonb[], $12::jsonb[], "
-    "  $13::text[]) "
+    "  $13::text[], $14::text[], $15::text[]) "
     "  AS u(id, tenant, kind, queue, priority, max_attempts, timeout_us, schedule_us, "
-    "       request_id, fingerprint, labels, input, trace_id) "
+    "       request_id, fingerprint, labels, input, trace_id, callback_url, callback_events) "
     "ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING "
     "RETURNING " LONGRUN_OPERATION_BASE_COLUMNS;
 
@@ -325,6 +348,125 @@ inline constexpr std::string_view kQueueDepthListSql =
     "   WHERE state IN ('RUNNING', 'CANCELLING') GROUP BY queue) t "
     "GROUP BY queue ORDER BY queue";
 
+// ---- Webhook outbox (CallbackStore, migration 0009) ----
+
+// Columns read into store::Delivery, in the order ReadDelivery() expects.
+#define LONGRUN_DELIVERY_COLUMNS(row)                                                      \
+  row "id::text, 'msg_' || replace(" row "id::text, '-', ''), " row "operation_id::text, " \
+  row "tenant, " row "url, " row "host, " row "event_type, " row "version, " row "attempt, " \
+  "(extract(epoch from " row "created_at) * 1000000)::int8, "                              \
+  "(extract(epoch from " row "retry_from) * 1000000)::int8"
+
+// Claims due deliveries nobody holds: oldest due first along webhook_deliveries_due_idx,
+// SKIP LOCKED. A claim counts the attempt, takes the lease, and moves next_attempt_at to the
+// lease's end, so rows in flight leave the front of the index (and become due again, with
+// the same id and so the same webhook-id, if the deliverer dies).
+// $1 limit, $2 deliverer id, $3 lease micros, $4 hosts to skip (text[]).
+inline constexpr std::string_view kDeliveryClaimSql =
+    "WITH c AS ("
+    "  SELECT id FROM webhook_deliveries "
+    "   WHERE state = 'PENDING' AND next_attempt_at <= now() "
+    "     AND (lease_until IS NULL OR lease_until <= now()) AND host <> ALL($4::text[]) "
+    "   ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+    "UPDATE webhook_deliveries d SET attempt = d.attempt + 1, deliverer_id = $2, "
+    "  lease_until = now() + $3::int8 * interval '1 microsecond', "
+    "  next_attempt_at = now() + $3::int8 * interval '1 microsecond' "
+    "FROM c WHERE d.id = c.id "
+    "RETURNING " LONGRUN_DELIVERY_COLUMNS("d.");
+
+// An attempt's outcome, fenced by (id, attempt) and PENDING. GONE also ends the operation's
+// other pending deliveries. $1 id, $2 attempt, $3 new state (PENDING for a retry), $4 http
+// status (NULL: no answer), $5 error ("" on success), $6 next attempt micros (retry only).
+// Returns one row (how many rows the fenced update changed).
+inline constexpr std::string_view kDeliveryRecordSql =
+    "WITH rec AS ("
+    "  UPDATE webhook_deliveries SET state = $3, lease_until = NULL, "
+    "    last_attempt_at = now(), last_http_status = $4::int, last_error = nullif($5, ''), "
+    "    next_attempt_at = CASE WHEN $3 = 'PENDING' THEN " LONGRUN_MICROS_TO_TS("$6")
+    "                      ELSE next_attempt_at END "
+    "  WHERE id = $1::uuid AND attempt = $2 AND state = 'PENDING' "
+    "  RETURNING operation_id, state), "
+    "gone AS ("
+    "  UPDATE webhook_deliveries d SET state = 'GONE', lease_until = NULL "
+    "    FROM rec WHERE rec.state = 'GONE' AND d.operation_id = rec.operation_id "
+    "     AND d.state = 'PENDING' AND d.id <> $1::uuid) "
+    "SELECT count(*) FROM rec";
+
+// Gives a claim back unattempted: attempt restored, lease cleared, due now.
+// $1 id, $2 attempt.
+inline constexpr std::string_view kDeliveryReleaseSql =
+    "UPDATE webhook_deliveries SET attempt = attempt - 1, lease_until = NULL, "
+    "  deliverer_id = NULL, next_attempt_at = now() "
+    "WHERE id = $1::uuid AND attempt = $2 AND state = 'PENDING'";
+
+// RedeliverCallback: the operation's latest delivery PENDING again, due now, attempts and
+// retry window restarted (same row, so the same webhook-id), unless it is pending already.
+// $1 id, $2 tenant. One row: operation found, it has a callback, the latest delivery's state
+// (NULL: none), whether it was restarted.
+inline constexpr std::string_view kCallbackRedeliverSql =
+    "WITH op AS (SELECT id, callback_url FROM operations WHERE id = $1::uuid AND tenant = $2), "
+    "latest AS ("
+    "  SELECT d.id, d.state FROM webhook_deliveries d JOIN op ON d.operation_id = op.id "
+    "   ORDER BY d.version DESC, d.created_at DESC LIMIT 1 FOR UPDATE OF d), "
+    "restarted AS ("
+    "  UPDATE webhook_deliveries d SET state = 'PENDING', attempt = 0, lease_until = NULL, "
+    "    deliverer_id = NULL, next_attempt_at = now(), retry_from = now() "
+    "    FROM latest WHERE d.id = latest.id AND latest.state <> 'PENDING' RETURNING d.id) "
+    "SELECT EXISTS (SELECT 1 FROM op), EXISTS (SELECT 1 FROM op WHERE callback_url IS NOT NULL), "
+    "  (SELECT state FROM latest), EXISTS (SELECT 1 FROM restarted)";
+
+// ---- Event log (EventLog, migration 0009) ----
+
+// The final prefix of the log: transactions below the snapshot's xmin have all finished, and
+// no running or later one can add an event under a key below it (0009_push_channel.sql).
+#define LONGRUN_EVENT_XMIN "pg_snapshot_xmin(pg_current_snapshot())"
+
+inline constexpr std::string_view kEventHeadSql = "SELECT " LONGRUN_EVENT_XMIN "::text";
+
+inline constexpr std::string_view kEventHorizonSql =
+    "SELECT key::text, seq FROM operation_events_horizon";
+
+// A window of up to $3 final events after ($1 key, $2 seq), each with its operation when the
+// operation is still at that event's version, belongs to tenant $4 and matches the filter
+// (FILTER, over the operations columns; parameters from $5). Rows without an operation
+// (filtered out, changed since, deleted) still come, to say how far the window reached.
+// Columns: LONGRUN_OPERATION_COLUMNS (NULL for those), then the event's key and seq.
+#define LONGRUN_EVENT_READ_HEAD                                                            \
+  "WITH w AS MATERIALIZED ("                                                               \
+  "  SELECT key AS ev_key, seq AS ev_seq, operation_id AS ev_op, version AS ev_version "   \
+  "    FROM operation_events "                                                             \
+  "   WHERE (key, seq) > ($1::xid8, $2::int8) AND key < " LONGRUN_EVENT_XMIN " "           \
+  "   ORDER BY key, seq LIMIT $3) "                                                        \
+  "SELECT " LONGRUN_OPERATION_COLUMNS ", w.ev_key::text, w.ev_seq FROM w "                 \
+  "  LEFT JOIN operations ON operations.id = w.ev_op AND operations.version = w.ev_version " \
+  "   AND operations.tenant = $4 AND ("
+#define LONGRUN_EVENT_READ_TAIL ") " LONGRUN_CALLBACK_LATERAL " ORDER BY w.ev_key, w.ev_seq"
+inline constexpr std::string_view kEventReadHead = LONGRUN_EVENT_READ_HEAD;
+inline constexpr std::string_view kEventReadTail = LONGRUN_EVENT_READ_TAIL;
+inline constexpr std::string_view kEventReadSql =
+    LONGRUN_EVENT_READ_HEAD "true" LONGRUN_EVENT_READ_TAIL;
+
+// Retention: deletes up to $2 final events older than $1 micros, a prefix in (key, seq)
+// order (it stops at the first younger event), and moves the horizon to the last one deleted,
+// in one statement (one transaction). Returns how many.
+inline constexpr std::string_view kEventPruneSql =
+    "WITH head AS ("
+    "  SELECT key, seq, created_at FROM operation_events WHERE key < " LONGRUN_EVENT_XMIN " "
+    "   ORDER BY key, seq LIMIT $2), "
+    "young AS ("
+    "  SELECT key, seq FROM head WHERE created_at >= now() - $1::int8 * interval '1 microsecond' "
+    "   ORDER BY key, seq LIMIT 1), "
+    "gone AS ("
+    "  DELETE FROM operation_events e USING head h "
+    "   WHERE e.key = h.key AND e.seq = h.seq "
+    "     AND NOT EXISTS (SELECT 1 FROM young y WHERE (y.key, y.seq) <= (h.key, h.seq)) "
+    "  RETURNING e.key, e.seq), "
+    "last AS (SELECT key, seq FROM gone ORDER BY key DESC, seq DESC LIMIT 1), "
+    "moved AS ("
+    "  UPDATE operation_events_horizon hz SET key = last.key, seq = last.seq FROM last "
+    "   WHERE (last.key, last.seq) > (hz.key, hz.seq)) "
+    "SELECT count(*) FROM gone";
+
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobWake", kJobWakeSql},
     {"OperationCancel", kOperationCancelSql},
@@ -345,6 +487,14 @@ inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobCompleteFailure", kJobCompleteFailureSql},
     {"JobProgressBatch", kJobProgressBatchSql},
     {"QueueDepthList", kQueueDepthListSql},
+    {"DeliveryClaim", kDeliveryClaimSql},
+    {"DeliveryRecord", kDeliveryRecordSql},
+    {"DeliveryRelease", kDeliveryReleaseSql},
+    {"CallbackRedeliver", kCallbackRedeliverSql},
+    {"EventHead", kEventHeadSql},
+    {"EventHorizon", kEventHorizonSql},
+    {"EventRead", kEventReadSql},
+    {"EventPrune", kEventPruneSql},
 };
 
 }  // namespace longrun::store::pg
