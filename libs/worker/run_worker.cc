@@ -15,14 +15,10 @@
 #include "libs/metrics/metrics_server.h"
 #include "libs/store/pg/listener.h"
 #include "libs/concurrency/loop_thread.h"
-#include "libs/store/pg/pg_callback_store.h"
 #include "libs/store/pg/pg_event_log.h"
 #include "libs/store/pg/pg_operation_store.h"
-#include "libs/webhook/deliverer.h"
-#include "libs/webhook/http_poster.h"
-#include "libs/webhook/signature.h"
-#include "libs/webhook/webhook_flags.h"
 #include "libs/worker/event_prune_loop.h"
+#include "libs/worker/run_worker.h"
 #include "libs/worker/worker.h"
 #include "longrun/worker.h"
 
@@ -33,8 +29,7 @@ constexpr char kDescription[] =
     "Claims queued operations of the kinds it has handlers for (FOR UPDATE SKIP LOCKED),\n"
     "runs up to --concurrency at once and records progress and outcomes. Extends leases\n"
     "while jobs run, rescues jobs of crashed workers, fails jobs nobody starts, prunes old\n"
-    "operations and events. With --webhook-secret-file it also delivers callbacks\n"
-    "(docs/WEBHOOKS.md); --only-deliveries does nothing else. SIGTERM/SIGINT stop claiming, let running jobs finish within\n"
+    "operations and events. SIGTERM/SIGINT stop claiming, let running jobs finish within\n"
     "--shutdown-grace and hand the rest back to the queue; a second signal exits at once.";
 
 int Fail(const std::string& program, const absl::Status& status) {
@@ -53,6 +48,11 @@ std::string DefaultWorkerId() {
 }  // namespace
 
 int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptions& options) {
+  return worker::RunWorkerWith(argc, argv, registry, options, nullptr);
+}
+
+int worker::RunWorkerWith(int argc, char** argv, const Registry& registry,
+                          const WorkerOptions& options, WorkerExtension* extension) {
   sigset_t signals = BlockTerminationSignals();
   std::string program = options.program;
   if (program.empty()) {
@@ -102,12 +102,7 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
   absl::Duration event_retention = absl::Hours(24);
   flags.Duration("event-retention", &event_retention,
                  "keep WatchOperations events this long (an older cursor gets OUT_OF_RANGE)");
-  webhook::WebhookFlags webhooks;
-  webhook::AddWebhookFlags(flags, &webhooks);
-  bool only_deliveries = false;
-  flags.Bool("only-deliveries", &only_deliveries,
-             "deliver callbacks and do nothing else (no jobs, no maintenance); needs "
-             "--webhook-secret-file");
+  if (extension != nullptr) extension->add_flags(flags);
   metrics::MetricsFlags metrics_flags;
   metrics::AddMetricsFlags(flags, &metrics_flags);
   auto args = flags.Parse(argc, argv);
@@ -122,17 +117,16 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
     config.disable_heartbeats_for_test = true;
   }
 
-  if (absl::Status s = webhooks.Validate(); !s.ok()) return Fail(program, s);
-  auto callback_policy = webhooks.Policy();
-  if (!callback_policy.ok()) return Fail(program, callback_policy.status());
-  if (only_deliveries && !webhooks.on()) {
-    return Fail(program, absl::InvalidArgumentError(
-                             "--only-deliveries needs --webhook-secret-file (the signing secrets)"));
+  bool run_jobs = true;
+  if (extension != nullptr) {
+    absl::StatusOr<bool> jobs = extension->validate();
+    if (!jobs.ok()) return Fail(program, jobs.status());
+    run_jobs = *jobs;
   }
   if (event_retention < absl::Minutes(1)) {
     return Fail(program, absl::InvalidArgumentError("--event-retention must be at least 1m"));
   }
-  if (registry.Kinds().empty() && !only_deliveries) {
+  if (registry.Kinds().empty() && run_jobs) {
     return Fail(program, absl::FailedPreconditionError("no job kinds are registered"));
   }
   if (!kinds.empty()) {
@@ -192,40 +186,10 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
       metrics::ServeMetrics(metrics_flags, metrics);
   if (!metrics_server.ok()) return Fail(program, metrics_server.status());
 
-  // Callbacks: the outbox's deliverer, with its secrets re-read when the file changes.
-  store::pg::PgCallbackStore callback_store(store);
-  std::unique_ptr<webhook::SecretsFile> secrets;
-  std::optional<concurrency::LoopThread> secrets_reload;
-  std::optional<webhook::CurlPoster> poster;
-  std::optional<webhook::Deliverer> deliverer;
-  if (webhooks.on()) {
-    auto opened = webhook::OpenSecretsFile(webhooks.secret_file, RealClock());
-    if (!opened.ok()) return Fail(program, opened.status());
-    secrets = *std::move(opened);
-    secrets_reload.emplace(
-        concurrency::LoopThreadConfig{.interval = absl::Seconds(10),
-                                      .first_delay = absl::Seconds(10)},
-        [&secrets] { return secrets->RunOnce().ok; });
-    secrets_reload->Start();
-    poster.emplace();
-    deliverer.emplace(
-        webhook::DelivererConfig{.deliverer_id = config.worker_id,
-                                 .concurrency = static_cast<int>(webhooks.concurrency),
-                                 .concurrency_per_host =
-                                     static_cast<int>(webhooks.concurrency_per_host),
-                                 .retry = webhooks.Retry(),
-                                 .policy = *callback_policy},
-        webhook::DelivererDeps{
-            .store = callback_store,
-            .load_operation = [&store](const std::string& id) -> absl::StatusOr<core::Operation> {
-              auto ops = store.OperationGetMany({id});
-              if (!ops.ok()) return ops.status();
-              if (ops->empty()) return absl::NotFoundError("operation deleted");
-              return std::move(ops->front());
-            },
-            .secrets = [&secrets] { return secrets->Get(); },
-            .poster = *poster});
-    deliverer->Start();
+  if (extension != nullptr) {
+    if (absl::Status s = extension->start(store, config.worker_id); !s.ok()) {
+      return Fail(program, s);
+    }
   }
   // Events past --event-retention.
   store::pg::PgEventLog event_log(store);
@@ -233,11 +197,10 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
   concurrency::LoopThread event_pruning(
       {.interval = event_prune.interval(), .first_delay = event_prune.interval()},
       [&event_prune] { return event_prune.RunOnce().ok; });
-  if (!only_deliveries) {
+  if (run_jobs) {
     worker.Start();
     event_pruning.Start();
   }
-  LONGRUN_LOG(kInfo, "started", {{"jobs", !only_deliveries}, {"deliveries", webhooks.on()}});
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -250,9 +213,8 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
     _exit(1);
   }).detach();
   event_pruning.Stop();
-  if (deliverer.has_value()) deliverer->Stop();  // posts in flight finish and are recorded
-  if (secrets_reload.has_value()) secrets_reload->Stop();
-  const int released = only_deliveries ? 0 : worker.Drain();
+  if (extension != nullptr) extension->stop();
+  const int released = worker.Drain();
   LONGRUN_LOG(kInfo, "stopped", {{"claimed", worker.claimed()}, {"handed_back", released}});
   // Handlers that ignored the stop request may still be running; do not wait for them.
   std::fflush(nullptr);

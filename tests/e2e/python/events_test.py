@@ -26,6 +26,7 @@ STUBS = ("status_pb2", "v1_pb2", "v1_grpc")
 OPERATIONS = 10000
 SUBMITTERS = 4
 KILLS = 5
+STEP = 1500  # events each consumer incarnation prints before it is killed
 
 
 class Consumer:
@@ -125,16 +126,22 @@ def run_test(env, stubs):
     started = time.monotonic()
     for t in threads:
         t.start()
-    # Kill and resume the consumer as events pour in.
-    step = OPERATIONS // 3
+    # Kill and resume the consumer as events pour in: each incarnation is killed once it
+    # has printed STEP events (or, once the submitters are done, has been quiet for 3 s: a
+    # consumer behind the head sees each operation's newest state once, so the total is not
+    # known in advance).
     for k in range(KILLS):
-        target = consumer.seen() + step
+        target = consumer.seen() + STEP
         deadline = time.monotonic() + 120
-        while consumer.seen() < target and (any(t.is_alive() for t in threads) or
-                                            consumer.seen() < 3 * OPERATIONS // 2):
+        quiet_since, last = time.monotonic(), consumer.seen()
+        while consumer.seen() < target:
             env.check_alive()
+            if consumer.seen() != last:
+                quiet_since, last = time.monotonic(), consumer.seen()
+            if not any(t.is_alive() for t in threads) and time.monotonic() - quiet_since > 3:
+                break
             check(time.monotonic() < deadline, "consumer stalled at %d" % consumer.seen())
-            time.sleep(0.05)
+            time.sleep(0.02)
         consumer.kill()
         consumer.start()
     for t in threads:
