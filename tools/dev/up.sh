@@ -8,6 +8,7 @@
 # LONGRUN_API_METRICS (127.0.0.1:9090) and LONGRUN_WORKER_METRICS (127.0.0.1:9091): where
 # api and worker serve Prometheus /metrics. LONGRUN_API_FLAGS: extra longrun-api flags (e.g.
 # "--auth=token --api-keys-file=..."; then set LONGRUN_TOKEN for the demo, docs/SECURITY.md).
+# Callbacks are on, signed with .state/webhook-secrets (receivers on loopback allowed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 state="$root/.state"
@@ -39,13 +40,22 @@ stop_pidfile() {
 stop_pidfile "$state/worker.pid"
 stop_pidfile "$state/api.pid"
 
+# Callbacks on (docs/WEBHOOKS.md): a signing secret made once, kept under .state/. This is a
+# development stack, so http:// receivers are allowed, and loopback receivers too.
+if [ ! -s "$state/webhook-secrets" ]; then
+  (umask 077; echo "whsec_$(head -c 32 /dev/urandom | base64 -w0)" >"$state/webhook-secrets")
+fi
+webhooks=(--webhook-secret-file="$state/webhook-secrets" --webhook-allow-insecure
+          --webhook-allow-cidrs=127.0.0.0/8,::1/128)
+
 echo "==> starting longrun-api on $listen and longrun-worker"
 nohup "$bin/longrun-api" --listen="$listen" --database-url="$url" \
-  --metrics-listen="$api_metrics" ${LONGRUN_API_FLAGS:-} >>"$state/logs/api.log" 2>&1 &
+  --metrics-listen="$api_metrics" "${webhooks[@]}" ${LONGRUN_API_FLAGS:-} \
+  >>"$state/logs/api.log" 2>&1 &
 echo $! >"$state/api.pid"
 nohup "$bin/longrun-worker" --database-url="$url" \
   --concurrency="${LONGRUN_WORKER_CONCURRENCY:-8}" --metrics-listen="$worker_metrics" \
-  >>"$state/logs/worker.log" 2>&1 &
+  "${webhooks[@]}" >>"$state/logs/worker.log" 2>&1 &
 echo $! >"$state/worker.pid"
 
 export LONGRUN_SERVER=$listen
