@@ -17,7 +17,8 @@ namespace {
 // The scope a method should need, from its name alone.
 Scope ExpectedScope(absl::string_view service, absl::string_view method) {
   if (service == "longrun.v1.Workers") return Scope::kWorkersLease;
-  if (method == "Submit") return Scope::kOperationsSubmit;
+  // RedeliverCallback posts to the URL the submitter chose: a submitter's right.
+  if (method == "Submit" || method == "RedeliverCallback") return Scope::kOperationsSubmit;
   if (absl::StartsWith(method, "Cancel")) return Scope::kOperationsCancel;
   if (absl::StartsWith(method, "Delete")) return Scope::kOperationsDelete;
   for (absl::string_view read : {"Get", "List", "Wait", "Watch"}) {
