@@ -26,12 +26,16 @@
 -- before it waited (heap_update assigns the xid before it finds the tuple locked). Its event
 -- would then sort before the first one's, and a reader would see version 3 before version 2.
 -- So the key of an operation's event is greatest(own xid, the key of its previous event),
--- kept in operations.event_xid by a row trigger that fires only when version moves. The key
+-- kept in operations.event_xid, set with every change of version (below). The key
 -- is still >= the writer's own xid, so key < xmin still implies the writer has finished.
 --
--- (Setting event_xid in each version-changing UPDATE of libs/store/pg/queries.h instead of a
--- trigger would save the trigger call, but any statement that forgot it would put an event
--- under a stale key, below a reader's cursor, and lose it. The trigger cannot be forgotten.)
+-- Who sets event_xid: every version-changing UPDATE of libs/store/pg/queries.h sets it itself
+-- (LONGRUN_NEXT_VERSION), and a row trigger fills it in for any statement that moved version
+-- without moving event_xid (a statement someone forgot, or SQL run by hand), so a stale key,
+-- below a reader's cursor, cannot happen. The trigger's WHEN clause is evaluated without
+-- calling plpgsql, so the statements that set it pay no function call. Measured on 100,000
+-- rows bumping version (per row, this machine, while a build ran): the trigger called for
+-- every row cost about 4-6 us more than setting event_xid in the statement.
 --
 -- What makes an event: a row whose version moved in the statement (new_rows whose
 -- event_xid >= the current xid: the trigger just set it). A row changed twice in one
@@ -120,9 +124,11 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at)
 -- ON DELETE CASCADE).
 CREATE INDEX webhook_deliveries_operation_idx ON webhook_deliveries (operation_id, version);
 
--- The event key of a version-changing update (see the trap above). Runs only when version
--- moves (the WHEN clause is checked without calling the function), so claims, completions
--- and progress pay one call each; lease extensions pay nothing.
+-- The event key of a version-changing update that did not set it (see the trap above). The
+-- WHEN clause is checked without calling the function: longrun's own statements set
+-- event_xid and pay no call (except when the previous key was already >= their xid: then
+-- setting it changes nothing and the trigger sets the same value), lease extensions leave
+-- version alone and pay nothing.
 CREATE FUNCTION longrun_event_xid() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.event_xid := greatest(pg_current_xact_id(), OLD.event_xid);
@@ -130,7 +136,8 @@ BEGIN
 END $$;
 
 CREATE TRIGGER operations_event_xid BEFORE UPDATE ON operations
-  FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version)
+  FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version
+                     AND NEW.event_xid IS NOT DISTINCT FROM OLD.event_xid)
   EXECUTE FUNCTION longrun_event_xid();
 
 -- Visible changes (0008's notification, unchanged) now also write their events and, for
