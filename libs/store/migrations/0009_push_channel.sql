@@ -143,7 +143,7 @@ CREATE TRIGGER operations_event_xid BEFORE UPDATE ON operations
   EXECUTE FUNCTION longrun_event_xid();
 
 -- Visible changes (0008's notification, unchanged) now also write their events and, for
--- operations with a callback, their deliveries: one set-based statement for the whole
+-- operations with a callback, their deliveries: one set-based INSERT each for the whole
 -- UPDATE statement. A delivery is made when the change is terminal, or for every change
 -- under ALL_CHANGES, unless a receiver answered 410 Gone for the operation.
 CREATE OR REPLACE FUNCTION longrun_notify_changes() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -153,25 +153,27 @@ BEGIN
                       (extract(epoch from clock_timestamp()) * 1000000)::int8)
     FROM (SELECT id, (row_number() OVER ()) / 150 AS chunk FROM new_rows) changed
    GROUP BY chunk;
-  WITH changed AS MATERIALIZED (
-    SELECT id, tenant, state, version, event_xid, callback_url, callback_events
-      FROM new_rows WHERE event_xid >= pg_current_xact_id()),
-  events AS (
-    INSERT INTO operation_events (key, operation_id, version)
-    SELECT event_xid, id, version FROM changed)
-  INSERT INTO webhook_deliveries (operation_id, tenant, url, host, event_type, version)
-  SELECT c.id, c.tenant, c.callback_url,
-         lower(coalesce(
-           substring(c.callback_url from '^[^:/]+://(?:[^@/?#]*@)?\[([^]/?#]*)\]'),
-           substring(c.callback_url from '^[^:/]+://(?:[^@/?#]*@)?([^:/?#]*)'), '')),
-         CASE WHEN c.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
-              THEN 'operation.completed' ELSE 'operation.updated' END,
-         c.version
-    FROM changed c
-   WHERE c.callback_url IS NOT NULL
-     AND (c.callback_events = 'ALL_CHANGES' OR c.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED'))
-     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries g
-                      WHERE g.operation_id = c.id AND g.state = 'GONE');
+  INSERT INTO operation_events (key, operation_id, version)
+  SELECT event_xid, id, version FROM new_rows WHERE event_xid >= pg_current_xact_id();
+  -- Only statements that changed an operation with a callback run (and plan) the delivery
+  -- insert: measured in the drain benchmark, running it for every statement (a CTE shared
+  -- with the events insert) cost about a fifth of the throughput, with no callback anywhere.
+  IF EXISTS (SELECT 1 FROM new_rows
+              WHERE callback_url IS NOT NULL AND event_xid >= pg_current_xact_id()) THEN
+    INSERT INTO webhook_deliveries (operation_id, tenant, url, host, event_type, version)
+    SELECT c.id, c.tenant, c.callback_url,
+           lower(coalesce(
+             substring(c.callback_url from '^[^:/]+://(?:[^@/?#]*@)?\[([^]/?#]*)\]'),
+             substring(c.callback_url from '^[^:/]+://(?:[^@/?#]*@)?([^:/?#]*)'), '')),
+           CASE WHEN c.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
+                THEN 'operation.completed' ELSE 'operation.updated' END,
+           c.version
+      FROM new_rows c
+     WHERE c.callback_url IS NOT NULL AND c.event_xid >= pg_current_xact_id()
+       AND (c.callback_events = 'ALL_CHANGES' OR c.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED'))
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries g
+                        WHERE g.operation_id = c.id AND g.state = 'GONE');
+  END IF;
   RETURN NULL;
 END $$;
 
