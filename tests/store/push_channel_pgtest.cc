@@ -24,6 +24,7 @@
 #include "libs/store/pg/pg_callback_store.h"
 #include "libs/store/pg/pg_event_log.h"
 #include "libs/store/pg/pg_operation_store.h"
+#include "libs/store/pg/queries.h"
 #include "tests/support/test_pg.h"
 
 namespace longrun::store::pg {
@@ -301,34 +302,37 @@ TEST_F(PushChannelTest, AnEventCommittedLateIsNotSkipped) {
 }
 
 // Per-operation order: the second writer of a row may hold the smaller xid (it took it before
-// waiting for the row lock); its event must still sort after the first writer's.
+// waiting for the row lock); its event must still sort after the first writer's. Both ways a
+// key is set: by the statement (LONGRUN_NEXT_VERSION, as longrun's statements do) and by the
+// trigger (a statement that moves version alone).
 TEST_F(PushChannelTest, ASecondWriterWithASmallerXidStillOrdersAfterTheFirst) {
-  const std::string id = Insert("k");
-  pqxx::connection c1(db_.url()), c2(db_.url());
-  pqxx::work t1(c1);
-  t1.exec("SELECT pg_current_xact_id()");  // the smaller xid
-  const std::string pid = t1.exec("SELECT pg_backend_pid()::text")[0][0].as<std::string>();
-  pqxx::work t2(c2);
-  t2.exec("SELECT pg_current_xact_id()");
-  const std::string bump = absl::StrCat(
-      "UPDATE operations SET version = version + 1, progress_percent = progress_percent + 1 "
-      "WHERE id = '", id, "'");
-  t2.exec(bump);  // version 2, holds the row
-  std::thread second([&] { t1.exec(bump); });  // waits for t2's row lock
-  for (int i = 0; i < 2000; ++i) {
-    if (db_.QueryValue(absl::StrCat("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ",
-                                    pid)) == "Lock") {
-      break;
+  for (const std::string set : {"SET " LONGRUN_NEXT_VERSION(""), "SET version = version + 1"}) {
+    SCOPED_TRACE(set);
+    const std::string id = Insert("k");
+    pqxx::connection c1(db_.url()), c2(db_.url());
+    pqxx::work t1(c1);
+    t1.exec("SELECT pg_current_xact_id()");  // the smaller xid
+    const std::string pid = t1.exec("SELECT pg_backend_pid()::text")[0][0].as<std::string>();
+    pqxx::work t2(c2);
+    t2.exec("SELECT pg_current_xact_id()");
+    const std::string bump = absl::StrCat("UPDATE operations ", set, " WHERE id = '", id, "'");
+    t2.exec(bump);  // version 2, holds the row
+    std::thread second([&] { t1.exec(bump); });  // waits for t2's row lock
+    for (int i = 0; i < 2000; ++i) {
+      if (db_.QueryValue(absl::StrCat("SELECT wait_event_type FROM pg_stat_activity "
+                                      "WHERE pid = ", pid)) == "Lock") {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    t2.commit();
+    second.join();
+    t1.commit();  // version 3
+    EXPECT_EQ(db_.QueryValue(absl::StrCat(
+                  "SELECT string_agg(version::text, ',' ORDER BY key, seq) "
+                  "FROM operation_events WHERE operation_id = '", id, "'")),
+              "1,2,3");
   }
-  t2.commit();
-  second.join();
-  t1.commit();  // version 3
-  EXPECT_EQ(db_.QueryValue(absl::StrCat(
-                "SELECT string_agg(version::text, ',' ORDER BY key, seq) FROM operation_events "
-                "WHERE operation_id = '", id, "'")),
-            "1,2,3");
 }
 
 TEST_F(PushChannelTest, ConcurrentWritersAndAFollowingReaderSeeEveryTerminalVersionInOrder) {

@@ -59,6 +59,14 @@ namespace longrun::store::pg {
 // batch: quadratic in the batch for completions and heartbeats.
 #define LONGRUN_LIVE(row) row "state::text IN ('RUNNING', 'CANCELLING')"
 
+// Every statement that makes a visible change sets the next version with this (`row` is the
+// table alias, "o." or ""): version + 1, and the key of the change's event (migration 0009:
+// greatest(own xid, the key of the operation's previous event), so that an operation's
+// events sort in version order). Setting it here costs less than the row trigger, which
+// only fills it in for a statement that bumped version without it.
+#define LONGRUN_NEXT_VERSION(row) \
+  "version = " row "version + 1, event_xid = greatest(pg_current_xact_id(), " row "event_xid)"
+
 // Microseconds since the Unix epoch ($n::int8) as timestamptz, exactly. `interval * x`
 // takes a float8, which holds whole microseconds only within 2^53 us (285 years) of the
 // epoch, so whole seconds and the remaining microseconds are added separately (each exact
@@ -119,7 +127,7 @@ inline constexpr std::string_view kOperationInsertBatchSql =
 inline constexpr std::string_view kJobCompleteSuccessSql =
     "UPDATE operations SET state = 'SUCCEEDED', response = $3::jsonb, progress_percent = 100, "
     "  progress_message = '', end_time = now(), update_time = now(), lease_expires_at = NULL, "
-    "  error_code = NULL, error_message = NULL, version = version + 1, "
+    "  error_code = NULL, error_message = NULL, " LONGRUN_NEXT_VERSION("") ", "
     "  attempts = " LONGRUN_APPEND_ATTEMPT("", "'SUCCEEDED'", "NULL::int", "NULL::text") " "
     "WHERE id = $1::uuid AND attempt = $2 AND " LONGRUN_LIVE("") " "
     "RETURNING queue, kind, " LONGRUN_RUN_MICROS("");
@@ -150,7 +158,7 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
     "  UPDATE operations o SET state = 'SUCCEEDED', response = i.response, "                     \
     "    progress_percent = 100, progress_message = '', end_time = now(), update_time = now(), " \
     "    lease_expires_at = NULL, error_code = NULL, error_message = NULL, "                     \
-    "    version = o.version + 1, "                                                              \
+    "    " LONGRUN_NEXT_VERSION("o.") ", "                                                         \
     "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'SUCCEEDED'", "NULL::int", "NULL::text") " " \
     "  FROM input i "                                                                            \
     "  WHERE o.id = i.id AND o.attempt = i.attempt AND " LONGRUN_LIVE("o.") " "                  \
@@ -167,7 +175,7 @@ inline constexpr std::string_view kJobCompleteSuccessSql =
     "    lease_expires_at = now() + $7::int8 * interval '1 microsecond', "                       \
     "    start_time = coalesce(o.start_time, now()), attempt_start_time = now(), "               \
     "    update_time = now(), "                                                                  \
-    "    progress_percent = 0, progress_message = '', version = o.version + 1 "                  \
+    "    progress_percent = 0, progress_message = '', " LONGRUN_NEXT_VERSION("o.") " "             \
     "  WHERE o.id = ANY(ARRAY(SELECT id FROM claimable)) "                                       \
     "  RETURNING o.id, o.kind, o.queue, o.attempt, o.max_attempts, o.timeout_us, o.input, "      \
     "    o.trace_id, (extract(epoch from now() - o.run_at) * 1000000)::int8 AS micros) "         \
@@ -199,7 +207,7 @@ inline constexpr std::string_view kJobCompleteFailureSql =
     "  run_at = CASE WHEN state <> 'CANCELLING' AND $5::int8 IS NOT NULL "
     "                THEN now() + $5::int8 * interval '1 microsecond' ELSE run_at END, "
     "  end_time = CASE WHEN state = 'CANCELLING' OR $5::int8 IS NULL THEN now() END, "
-    "  update_time = now(), lease_expires_at = NULL, version = version + 1, "
+    "  update_time = now(), lease_expires_at = NULL, " LONGRUN_NEXT_VERSION("") ", "
     "  progress_percent = coalesce($6::int, progress_percent), "
     "  progress_message = coalesce($7::text, progress_message), "
     "  attempts = " LONGRUN_APPEND_ATTEMPT(
@@ -213,7 +221,7 @@ inline constexpr std::string_view kJobCompleteFailureSql =
 // (int[]), $4 messages (text[]).
 inline constexpr std::string_view kJobProgressBatchSql =
     "UPDATE operations o SET progress_percent = p.percent, progress_message = p.message, "
-    "  update_time = now(), version = o.version + 1 "
+    "  update_time = now(), " LONGRUN_NEXT_VERSION("o.") " "
     "FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS p(id, attempt, percent, message) "
     "WHERE o.id = p.id AND o.attempt = p.attempt AND " LONGRUN_LIVE("o.") " "
     "RETURNING o.id::text, o.attempt";
@@ -237,7 +245,7 @@ inline constexpr std::string_view kJobReleaseSql =
     "  max_attempts = CASE WHEN $3::bool THEN max_attempts + 1 ELSE max_attempts END, "
     "  lease_expires_at = NULL, worker_id = NULL, progress_percent = 0, progress_message = '', "
     "  start_time = CASE WHEN attempt = 1 AND NOT $3::bool THEN NULL ELSE start_time END, "
-    "  attempt_start_time = NULL, update_time = now(), version = version + 1 "
+    "  attempt_start_time = NULL, update_time = now(), " LONGRUN_NEXT_VERSION("") " "
     "WHERE id = $1::uuid AND attempt = $2 AND state::text = 'RUNNING'";
 
 // Jobs whose lease expired (worker crashed or stalled): back to the queue, or FAILED on the
@@ -265,7 +273,7 @@ inline constexpr std::string_view kJobRescueStuckSql =
     "    run_at = now(), "
     "    end_time = CASE WHEN o.state = 'CANCELLING' OR o.attempt >= o.max_attempts "
     "                    THEN now() END, "
-    "    lease_expires_at = NULL, update_time = now(), version = o.version + 1, "
+    "    lease_expires_at = NULL, update_time = now(), " LONGRUN_NEXT_VERSION("o.") ", "
     "    attempts = " LONGRUN_APPEND_ATTEMPT("o.", "'LEASE_EXPIRED'", LONGRUN_RESCUE_CODE,
                                              LONGRUN_RESCUE_MESSAGE) " "
     "  FROM stuck WHERE o.id = stuck.id AND o.state IN ('RUNNING', 'CANCELLING') "
@@ -284,7 +292,7 @@ inline constexpr std::string_view kJobFailUnstartedSql =
     "UPDATE operations o SET state = 'FAILED', error_code = 4, "
     "  error_message = 'not started within ' || $3 || ' of its scheduled time: no worker "
     "claimed kind \"' || o.kind || '\" on queue \"' || o.queue || '\"', "
-    "  end_time = now(), update_time = now(), version = o.version + 1 "
+    "  end_time = now(), update_time = now(), " LONGRUN_NEXT_VERSION("o.") " "
     "FROM late WHERE o.id = late.id AND o.state = 'QUEUED' AND o.attempt = 0 "
     "RETURNING o.queue, o.kind";
 
@@ -309,7 +317,7 @@ inline constexpr std::string_view kOperationCancelSql =
     "    error_message = CASE WHEN o.state = 'RUNNING' THEN o.error_message "
     "                         ELSE 'cancelled by request' END, "
     "    end_time = CASE WHEN o.state = 'RUNNING' THEN NULL ELSE now() END, "
-    "    update_time = now(), version = o.version + 1 "
+    "    update_time = now(), " LONGRUN_NEXT_VERSION("o.") " "
     "  WHERE o.id = $1::uuid AND o.tenant = $2 AND o.state IN ('QUEUED', 'RETRY_WAIT', 'RUNNING') "
     "  RETURNING o.id, o.state, o.queue, o.kind), "
     "told AS (SELECT pg_notify('longrun_cancel', id::text) FROM changed WHERE state = 'CANCELLING') "
