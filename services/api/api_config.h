@@ -21,6 +21,11 @@ struct ApiConfig {
   // If set, the port actually bound (useful with port 0) is written here once serving.
   std::string port_file;
   std::string database_url;
+  // HTTP/JSON front end (docs/API.md, "HTTP/JSON"): HOST:PORT ("": off), the port file as
+  // for gRPC, and its connection cap.
+  std::string http_listen;
+  std::string http_port_file;
+  int64_t http_max_connections = 10000;
   int64_t db_pool_size = 8;        // connections, and executor threads using them
   int64_t max_pending = 10000;     // queued RPCs before RESOURCE_EXHAUSTED
   absl::Duration shutdown_grace = absl::Seconds(10);

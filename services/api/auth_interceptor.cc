@@ -55,41 +55,14 @@ class Interceptor final : public grpc::experimental::Interceptor {
     if (auto it = metadata.find("authorization"); it != metadata.end()) {
       authorization = absl::string_view(it->second.data(), it->second.size());
     }
-    absl::StatusOr<Caller> decision = Authorize(authorization);
-    refusal_ = decision.status();
-    config_.table->Set(call_, std::move(decision));
+    AuthDecision decision = AuthorizeCall(config_, rule_, authorization);
+    refusal_ = decision.caller.status();
+    retry_after_ = std::move(decision.retry_after);
+    config_.table->Set(call_, std::move(decision.caller));
     recorded_ = true;
     // A refused call to a service that does not consult the table: cancel it before its
     // handler can answer anything.
     if (!refusal_.ok() && !IsLongrunService(method_)) info_->server_context()->TryCancel();
-  }
-
-  absl::StatusOr<Caller> Authorize(absl::string_view authorization) {
-    absl::StatusOr<auth::Principal> principal =
-        config_.authenticator->Authenticate(authorization);
-    if (!principal.ok()) return principal.status();
-    if (absl::Status s = auth::CheckAccess(rule_, *principal); !s.ok()) return s;
-    if (TenantRateLimiter* limit = LimitFor(); limit != nullptr) {
-      if (auto wait = limit->Take(principal->tenant); wait.has_value()) {
-        const int64_t seconds = std::max<int64_t>(1, std::llround(std::ceil(
-                                                         absl::ToDoubleSeconds(*wait))));
-        retry_after_ = std::to_string(seconds);
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "tenant \"", principal->tenant, "\" is over its rate limit for ",
-            rule_.scope == auth::Scope::kOperationsSubmit ? "Submit" : "reads",
-            "; retry after ", seconds, "s"));
-      }
-    }
-    Caller caller{.tenant = principal->tenant, .admin = principal->CrossTenant()};
-    caller.principal = std::make_shared<const auth::Principal>(*std::move(principal));
-    return caller;
-  }
-
-  TenantRateLimiter* LimitFor() const {
-    if (rule_.access != auth::MethodAccess::kScope) return nullptr;
-    if (rule_.scope == auth::Scope::kOperationsSubmit) return config_.submit_limit;
-    if (rule_.scope == auth::Scope::kOperationsRead) return config_.read_limit;
-    return nullptr;
   }
 
   const AuthInterceptorConfig& config_;
@@ -114,6 +87,41 @@ class Factory final : public grpc::experimental::ServerInterceptorFactoryInterfa
 };
 
 }  // namespace
+
+AuthDecision AuthorizeCall(const AuthInterceptorConfig& config, const auth::MethodRule& rule,
+                           absl::string_view authorization) {
+  AuthDecision out;
+  absl::StatusOr<auth::Principal> principal = config.authenticator->Authenticate(authorization);
+  if (!principal.ok()) {
+    out.caller = principal.status();
+    return out;
+  }
+  if (absl::Status s = auth::CheckAccess(rule, *principal); !s.ok()) {
+    out.caller = s;
+    return out;
+  }
+  TenantRateLimiter* limit = nullptr;
+  if (rule.access == auth::MethodAccess::kScope) {
+    if (rule.scope == auth::Scope::kOperationsSubmit) limit = config.submit_limit;
+    if (rule.scope == auth::Scope::kOperationsRead) limit = config.read_limit;
+  }
+  if (limit != nullptr) {
+    if (auto wait = limit->Take(principal->tenant); wait.has_value()) {
+      const int64_t seconds =
+          std::max<int64_t>(1, std::llround(std::ceil(absl::ToDoubleSeconds(*wait))));
+      out.retry_after = std::to_string(seconds);
+      out.caller = absl::ResourceExhaustedError(absl::StrCat(
+          "tenant \"", principal->tenant, "\" is over its rate limit for ",
+          rule.scope == auth::Scope::kOperationsSubmit ? "Submit" : "reads", "; retry after ",
+          seconds, "s"));
+      return out;
+    }
+  }
+  Caller caller{.tenant = principal->tenant, .admin = principal->CrossTenant()};
+  caller.principal = std::make_shared<const auth::Principal>(*std::move(principal));
+  out.caller = std::move(caller);
+  return out;
+}
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> AuthInterceptor(
     AuthInterceptorConfig config) {

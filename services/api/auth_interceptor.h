@@ -14,6 +14,7 @@
 #define LONGRUN_SERVICES_API_AUTH_INTERCEPTOR_H_
 
 #include <memory>
+#include <string>
 
 #include <grpcpp/support/server_interceptor.h>
 
@@ -34,6 +35,17 @@ struct AuthInterceptorConfig {
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> AuthInterceptor(
     AuthInterceptorConfig config);
+
+// The decision for one call of a method with `rule` (not kOpen) carrying `authorization`:
+// the caller, or UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED; with the last,
+// `retry_after` holds whole seconds. The interceptor and the HTTP front end both use it, so
+// the two transports cannot disagree. `config.table` is not used.
+struct AuthDecision {
+  absl::StatusOr<Caller> caller;
+  std::string retry_after;
+};
+AuthDecision AuthorizeCall(const AuthInterceptorConfig& config, const auth::MethodRule& rule,
+                           absl::string_view authorization);
 
 }  // namespace longrun::api
 

@@ -37,6 +37,7 @@
 #include "services/api/event_stream.h"
 #include "services/api/rate_limiter.h"
 #include "services/api/google_operations_service.h"
+#include "services/api/http/http_server.h"
 #include "services/api/job_wake.h"
 #include "services/api/lease_broker.h"
 #include "services/api/remote_workers.h"
@@ -81,6 +82,13 @@ int main(int argc, char** argv) {
   flags.String("port-file", &config.port_file,
                "once serving, write the bound port (one line) to this file; with port 0 in "
                "--listen, how a supervisor or test learns the port");
+  flags.String("http-listen", &config.http_listen,
+               "HOST:PORT to serve the HTTP/JSON API on (202 + Location polling, SSE watch; "
+               "docs/API.md); empty: off. Port 0 picks one");
+  flags.String("http-port-file", &config.http_port_file,
+               "once serving HTTP, write its bound port to this file (like --port-file)");
+  flags.Int("http-max-connections", &config.http_max_connections,
+            "open HTTP connections (SSE streams included) before new ones are closed at once");
   flags.String("database-url", &config.database_url, "PostgreSQL connection URL",
                "LONGRUN_DATABASE_URL");
   flags.Int("db-pool-size", &config.db_pool_size,
@@ -418,7 +426,6 @@ int main(int argc, char** argv) {
   if (!config.port_file.empty()) {
     if (absl::Status s = longrun::WritePortFile(config.port_file, selected_port); !s.ok()) return Fail(s);
   }
-
   longrun::metrics::AddDbPoolGauge(*metrics, [&store] {
     const longrun::store::pg::PgPoolStats s = store.PoolStats();
     return std::make_pair(s.in_use, s.idle);
@@ -438,12 +445,41 @@ int main(int argc, char** argv) {
   if (!metrics_server.ok()) return Fail(metrics_server.status());
   if (metrics_on) queue_sampling.Start();
 
+  // HTTP/JSON (--http-listen): the same deps and the same auth decisions as gRPC.
+  std::unique_ptr<longrun::api::http::HttpServer> http_server;
+  if (!config.http_listen.empty()) {
+    const longrun::api::AuthInterceptorConfig http_auth{
+        .authenticator = authenticator.get(),
+        .rules = {.reflection_public = config.reflection == "public"},
+        .submit_limit = &submit_limit,
+        .read_limit = &read_limit};
+    auto started = longrun::api::http::HttpServer::Start(
+        {.listen = config.http_listen,
+         // Room above the input limit so an oversized input is refused by validation, naming
+         // the field, rather than by the transport (as for gRPC).
+         .max_body_bytes = static_cast<uint64_t>(2 * config.limits.max_input_bytes + (64 << 10)),
+         .max_connections = static_cast<int>(config.http_max_connections)},
+        deps, auth_on ? &http_auth : nullptr);
+    if (!started.ok()) return Fail(started.status());
+    http_server = *std::move(started);
+    LONGRUN_LOG(kInfo, "serving_http",
+                {{"address", config.http_listen.substr(0, config.http_listen.rfind(':')) + ":" +
+                                 std::to_string(http_server->port())}});
+    if (!config.http_port_file.empty()) {
+      if (absl::Status s = longrun::WritePortFile(config.http_port_file, http_server->port());
+          !s.ok()) {
+        return Fail(s);
+      }
+    }
+  }
+
   int sig = 0;
   sigwait(&signals, &sig);
   LONGRUN_LOG(kInfo, "shutting_down", {{"signal", sig},
                                        {"delay", config.shutdown_delay},
                                        {"grace", config.shutdown_grace}});
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (http_server != nullptr) http_server->SetServing(false);  // /readyz: 503
   if (config.shutdown_delay > absl::ZeroDuration()) {
     // Still serving: readiness probes and load balancers see NOT_SERVING and move away.
     absl::SleepFor(config.shutdown_delay);
@@ -454,6 +490,10 @@ int main(int argc, char** argv) {
   hub.Shutdown();
   event_poller.Close();  // WatchOperations streams too
   broker.Shutdown();  // open long polls end with UNAVAILABLE
+  // HTTP: stop accepting, let requests in progress finish (the hub already ended SSE
+  // streams and :wait calls), then stop the I/O threads. The object lives to the end of
+  // main, so replies the executor and batcher post while draining below are dropped safely.
+  if (http_server != nullptr) http_server->Shutdown(config.shutdown_grace);
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(config.shutdown_grace));
   batcher.Shutdown();

@@ -6,6 +6,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpqxx-dev libpq-dev libssl-dev prometheus-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev
+  libboost1.81-dev
   postgresql postgresql-contrib
   python3 python3-grpcio python3-grpc-tools python3-protobuf
   clang libclang-rt-14-dev

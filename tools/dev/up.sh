@@ -6,7 +6,8 @@
 #
 # Environment: LONGRUN_LISTEN (default 127.0.0.1:50051), LONGRUN_WORKER_CONCURRENCY (8),
 # LONGRUN_API_METRICS (127.0.0.1:9090) and LONGRUN_WORKER_METRICS (127.0.0.1:9091): where
-# api and worker serve Prometheus /metrics. LONGRUN_API_FLAGS: extra longrun-api flags (e.g.
+# api and worker serve Prometheus /metrics. LONGRUN_HTTP_LISTEN (127.0.0.1:8080): the api's
+# HTTP/JSON front end (docs/API.md, "HTTP/JSON"). LONGRUN_API_FLAGS: extra longrun-api flags (e.g.
 # "--auth=token --api-keys-file=..."; then set LONGRUN_TOKEN for the demo, docs/SECURITY.md).
 # Callbacks are on, signed with .state/webhook-secrets (receivers on loopback allowed).
 set -euo pipefail
@@ -15,6 +16,7 @@ state="$root/.state"
 listen=${LONGRUN_LISTEN:-127.0.0.1:50051}
 api_metrics=${LONGRUN_API_METRICS:-127.0.0.1:9090}
 worker_metrics=${LONGRUN_WORKER_METRICS:-127.0.0.1:9091}
+http_listen=${LONGRUN_HTTP_LISTEN:-127.0.0.1:8080}
 mkdir -p "$state/logs"
 
 "$root/tools/dev/deps.sh"
@@ -49,7 +51,7 @@ webhooks=(--webhook-secret-file="$state/webhook-secrets" --webhook-allow-insecur
           --webhook-allow-cidrs=127.0.0.0/8,::1/128)
 
 echo "==> starting longrun-api on $listen and longrun-worker"
-nohup "$bin/longrun-api" --listen="$listen" --database-url="$url" \
+nohup "$bin/longrun-api" --listen="$listen" --http-listen="$http_listen" --database-url="$url" \
   --metrics-listen="$api_metrics" "${webhooks[@]}" ${LONGRUN_API_FLAGS:-} \
   >>"$state/logs/api.log" 2>&1 &
 echo $! >"$state/api.pid"
@@ -88,5 +90,6 @@ echo
 echo "longrun is up: api $listen (pid $(cat "$state/api.pid")), worker (pid $(cat "$state/worker.pid"))"
 echo "database: $url"
 echo "metrics: http://$api_metrics/metrics (api), http://$worker_metrics/metrics (worker)"
+echo "HTTP/JSON: curl -i -X POST http://$http_listen/v1/operations -d '{\"kind\":\"demo.sleep\",\"input\":{\"seconds\":2}}'"
 echo "logs: $state/logs/   try: build/bin/longrunctl submit demo.sha256 --input='{\"text\":\"hi\"}' --wait"
 echo "stop: tools/dev/down.sh"
