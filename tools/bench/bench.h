@@ -36,6 +36,11 @@ struct Options {
   int64_t watch_ops = -1;    // default max(1, watchers / 10)
   int64_t sleep_seconds = -1;  // watch: demo.sleep seconds, default 5 + watchers / 1000
   int64_t watch_spread_s = 5;  // watch: job ends spread evenly over this many seconds
+  int64_t rate = -1;         // event-lag, webhooks: Submit calls per second (0: closed loop)
+  int64_t webhook_concurrency = 16;          // webhooks: the worker's --webhook-concurrency
+  int64_t webhook_concurrency_per_host = 4;  // ...and --webhook-concurrency-per-host
+  std::string api_bin;       // webhooks: default longrun-api next to this binary
+  std::string api_flags;     // webhooks: extra flags for the api it starts
   pid_t api_pid = 0;         // for CPU and RSS figures; required by watch
   pid_t pg_pid = 0;          // PostgreSQL postmaster, for CPU figures
   int64_t runs = 1;
@@ -57,6 +62,8 @@ RunResult RunRemoteDrain(const Options& o, int run, Params& params);
 RunResult RunIdleLeases(const Options& o, int run, Params& params);
 RunResult RunPickup(const Options& o, int run, Params& params);
 RunResult RunWatch(const Options& o, int run, Params& params);
+RunResult RunWebhooks(const Options& o, int run, Params& params);
+RunResult RunEventLag(const Options& o, int run, Params& params);
 RunResult RunMetricsCost(const Options& o, int run, Params& params);
 
 // Progress lines on stderr ("longrun-bench: ...").

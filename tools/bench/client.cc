@@ -1,6 +1,9 @@
 #include "tools/bench/client.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -59,6 +62,66 @@ LoopStats SubmitMany(const Options& o, Clients& cl, int64_t n, int64_t c,
                              });
   };
   return RunClosedLoop(n, c, o.max_errors, issue);
+}
+
+LoopStats SubmitPaced(const Options& o, Clients& cl, int64_t n, int64_t c, double rate,
+                      const longrun::v1::SubmitRequest& req, std::vector<std::string>* names) {
+  if (rate <= 0) return SubmitMany(o, cl, n, c, req, names);
+  using Call = UnaryCall<longrun::v1::SubmitRequest, google::longrunning::Operation>;
+  if (names != nullptr) names->assign(static_cast<size_t>(n), "");
+  LoopStats st;
+  std::vector<int64_t> latency(static_cast<size_t>(n), -1);
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t outstanding = 0;
+  int64_t end_ns = 0;
+  st.start_mono_ns = MonoNs();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t due = st.start_mono_ns + static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate);
+    if (const int64_t now = MonoNs(); due > now) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return outstanding < c; });
+      if (st.errors > o.max_errors) {
+        st.aborted = true;
+        break;
+      }
+      ++outstanding;
+      ++st.issued;
+    }
+    auto* call = new Call;
+    call->req = req;
+    call->ctx.set_deadline(Deadline(o));
+    const int64_t t0 = MonoNs();
+    cl.op(i).async()->Submit(&call->ctx, &call->req, &call->resp, [&, call, i, t0](grpc::Status s) {
+      const int64_t t1 = MonoNs();
+      std::lock_guard<std::mutex> lock(mu);
+      if (s.ok()) {
+        latency[static_cast<size_t>(i)] = t1 - t0;
+        if (names != nullptr) (*names)[static_cast<size_t>(i)] = call->resp.name();
+      } else {
+        ++st.errors;
+        if (st.first_errors.size() < 5) {
+          st.first_errors.push_back(StatusText(s));
+          Log(absl::StrCat("RPC error (call ", i, "): ", StatusText(s)));
+        }
+      }
+      delete call;
+      end_ns = t1;
+      --outstanding;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return outstanding == 0; });
+  st.end_mono_ns = end_ns;
+  for (int64_t v : latency) {
+    if (v >= 0) st.latency_ns.push_back(v);
+  }
+  st.ok = static_cast<int64_t>(st.latency_ns.size());
+  return st;
 }
 
 int64_t CancelAll(const Options& o, Clients& cl, const std::vector<std::string>& names) {

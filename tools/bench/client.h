@@ -39,6 +39,12 @@ LoopStats SubmitMany(const Options& o, Clients& cl, int64_t n, int64_t c,
                      const longrun::v1::SubmitRequest& req, std::vector<std::string>* names,
                      const std::function<void(int64_t i, longrun::v1::SubmitRequest&)>& vary = {});
 
+// Open loop: starts call i at `rate` calls per second from the first (never more than `c`
+// outstanding: a slow server delays the schedule rather than piling up calls). rate <= 0 is
+// SubmitMany's closed loop. Latencies are per call, as SubmitMany's.
+LoopStats SubmitPaced(const Options& o, Clients& cl, int64_t n, int64_t c, double rate,
+                      const longrun::v1::SubmitRequest& req, std::vector<std::string>* names);
+
 // Cancels the named operations (unmeasured clean-up so that no runnable work is left for
 // later modes); returns how many calls failed.
 int64_t CancelAll(const Options& o, Clients& cl, const std::vector<std::string>& names);

@@ -1,6 +1,7 @@
 // longrun-bench: an async gRPC load generator for longrun (docs/BENCHMARKS.md).
 //
 //   longrun-bench MODE [flags]     MODE: baseline submit poll e2e drain remote-drain idle-leases pickup watch
+//                                        webhooks event-lag metrics-cost
 #include <unistd.h>
 
 #include <chrono>
@@ -78,6 +79,19 @@ constexpr char kUsage[] =
     "            arrive at a steady rate (--watch-spread=0: all at once, a burst).\n"
     "            (watchers 1000, watch-ops watchers/10, sleep 5 + watchers/1000 s,\n"
     "            watch-spread 5 s, c = streams opening at once 256, one worker)\n"
+    "  webhooks  Starts its own longrun-api and one worker with webhooks on (a fresh\n"
+    "            whsec_ secret, http allowed, 127.0.0.0/8 allowed) and an HTTP/1.1 receiver in\n"
+    "            the bench; submits N demo.echo jobs with a TERMINAL callback to it (closed loop,\n"
+    "            or --rate per second) and waits for every callback. Deliveries/s (first to last\n"
+    "            callback, and from the first Submit), end_time->callback received, duplicates\n"
+    "            (same webhook-id twice), outbox row updates per post. (n 5000, c 64,\n"
+    "            worker concurrency 256, --webhook-concurrency 16, --webhook-concurrency-per-host\n"
+    "            4; needs --database-url)\n"
+    "  event-lag  One WatchOperations consumer (filter: this run's label), then N demo.echo\n"
+    "            jobs submitted at --rate per second (0: closed loop, c outstanding) and run by\n"
+    "            a worker. For each operation's terminal event: receipt - metadata.update_time\n"
+    "            (the committing transaction's now()); events/s. (n 20000, rate 2000, c 64,\n"
+    "            workers 1 x 256)\n"
     "\n"
     "Modes that start workers run --worker-bin with --database-url, --poll-interval and\n"
     "--concurrency, stop them with SIGTERM (then SIGKILL) by PID, and label every job\n"
@@ -129,6 +143,16 @@ int main(int argc, char** argv) {
   flags.Int("watch-spread", &o.watch_spread_s,
             "watch: the jobs' ends are spread evenly over this many seconds after --sleep "
             "(0: all end together, a burst)");
+  flags.Int("rate", &o.rate,
+            "event-lag, webhooks: Submit calls per second, open loop with at most C outstanding "
+            "(0: closed loop; -1: 2000 event-lag, 0 webhooks)");
+  flags.Int("webhook-concurrency", &o.webhook_concurrency,
+            "webhooks: the worker's --webhook-concurrency");
+  flags.Int("webhook-concurrency-per-host", &o.webhook_concurrency_per_host,
+            "webhooks: the worker's --webhook-concurrency-per-host (every post goes to one host)");
+  flags.String("api-bin", &o.api_bin, "webhooks: longrun-api binary (default: next to this one)");
+  flags.String("api-flags", &o.api_flags,
+               "webhooks: extra flags for the api it starts, space-separated");
   flags.Int("api-pid", &api_pid, "PID of longrun-api: its CPU and RSS (required by watch)");
   flags.Int("pg-pid", &pg_pid, "PID of the PostgreSQL postmaster: CPU of the cluster");
   flags.Int("runs", &o.runs, "repeat the mode; print every run and the median");
@@ -147,11 +171,13 @@ int main(int argc, char** argv) {
   o.run_id = RandomId();
   if (o.log_dir.empty()) o.log_dir = "/tmp/longrun-bench-" + o.run_id;
   if (o.worker_bin.empty()) o.worker_bin = longrun::bench::SelfDir() + "/longrun-worker";
+  if (o.api_bin.empty()) o.api_bin = longrun::bench::SelfDir() + "/longrun-api";
 
   using Fn = longrun::bench::RunResult (*)(const Options&, int, longrun::bench::Params&);
   Fn fn = nullptr;
   const std::string& m = o.mode;
-  const bool job_mode = m == "e2e" || m == "drain" || m == "remote-drain";
+  const bool job_mode =
+      m == "e2e" || m == "drain" || m == "remote-drain" || m == "webhooks" || m == "event-lag";
   if (m == "baseline") fn = longrun::bench::RunBaseline;
   if (m == "submit") fn = longrun::bench::RunSubmit;
   if (m == "poll") fn = longrun::bench::RunPoll;
@@ -161,10 +187,15 @@ int main(int argc, char** argv) {
   if (m == "idle-leases") fn = longrun::bench::RunIdleLeases;
   if (m == "pickup") fn = longrun::bench::RunPickup;
   if (m == "watch") fn = longrun::bench::RunWatch;
+  if (m == "webhooks") fn = longrun::bench::RunWebhooks;
+  if (m == "event-lag") fn = longrun::bench::RunEventLag;
   if (m == "metrics-cost") fn = longrun::bench::RunMetricsCost;
   if (fn == nullptr) return Usage("unknown mode \"" + m + "\"");
 
-  if (o.n < 0) o.n = m == "pickup" ? 200 : m == "metrics-cost" ? 1000000 : 20000;
+  if (o.n < 0) {
+    o.n = m == "pickup" ? 200 : m == "metrics-cost" ? 1000000 : m == "webhooks" ? 5000 : 20000;
+  }
+  if (o.rate < 0) o.rate = m == "event-lag" ? 2000 : 0;
   if (o.c < 0) o.c = m == "watch" ? 256 : 64;
   // Job modes: one worker process with 256 slots. A worker claims at most its free slots per
   // round, so for short jobs its slots set the batch size (see docs/BENCHMARKS.md).
@@ -187,6 +218,9 @@ int main(int argc, char** argv) {
   if (o.watchers < 1 || o.watchers > 10000) return Usage("--watchers must be in 1..10000");
   if (o.watch_ops < 1 || o.watch_ops > o.watchers) return Usage("--watch-ops must be in 1..watchers");
   if (o.watch_spread_s < 0 || o.watch_spread_s > 3600) return Usage("--watch-spread must be in 0..3600");
+  if (o.webhook_concurrency < 1 || o.webhook_concurrency_per_host < 1) {
+    return Usage("--webhook-concurrency and --webhook-concurrency-per-host must be at least 1");
+  }
   if (o.max_errors < 0) return Usage("--max-errors must not be negative");
   if (job_mode && o.database_url.empty()) return Usage(m + " needs --database-url");
   if (m == "watch" && o.api_pid <= 0) return Usage("watch needs --api-pid=PID of longrun-api");

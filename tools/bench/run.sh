@@ -7,7 +7,8 @@
 # creates a fresh database bench_<n> for this invocation, migrates it, starts longrun-api on
 # a loopback port of its choosing (its PID and the postmaster's are passed to every mode as
 # --api-pid and --pg-pid), runs the modes in order (default: baseline submit poll e2e drain
-# remote-drain pickup watch) with the given flags passed to each, then stops the api (SIGTERM by PID),
+# remote-drain pickup watch event-lag webhooks) with the given flags passed to each (webhooks
+# starts an api of its own, with webhooks on, beside this one), then stops the api (SIGTERM by PID),
 # drops the database and stops the cluster. Exit status: 1 if any mode failed.
 #
 # Environment:
@@ -38,7 +39,7 @@ for a in "$@"; do
     *) modes+=("$a") ;;
   esac
 done
-[ ${#modes[@]} -gt 0 ] || modes=(baseline submit poll e2e drain remote-drain pickup watch)
+[ ${#modes[@]} -gt 0 ] || modes=(baseline submit poll e2e drain remote-drain pickup watch event-lag webhooks)
 
 if [ "${BUILD:-0}" = 1 ]; then
   cmake --build "$root/build" -j2 --target longrun-api longrun-worker longrunctl longrun-bench
