@@ -94,7 +94,10 @@ DelivererRunResult Deliverer::RunOnce() {
                                     .lease = config_.lease};
   {
     std::lock_guard<std::mutex> lock(mu_);
-    params.limit = config_.concurrency - in_flight_;
+    // At most one host's worth per claim: rows of a host already at its bound would only be
+    // handed back (two more row writes each, and behind the backlog when they come due
+    // again). With rows for many hosts the loop claims again at once, skipping full hosts.
+    params.limit = std::min(config_.concurrency - in_flight_, config_.concurrency_per_host);
     for (const auto& [host, n] : per_host_) {
       if (n >= config_.concurrency_per_host) params.skip_hosts.push_back(host);
     }

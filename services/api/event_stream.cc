@@ -30,8 +30,14 @@ void EventPoller::Shutdown() {
 }
 
 void EventPoller::Park(Stream* s) {
-  std::lock_guard<std::mutex> lock(mu_);
-  parked_.insert(s);
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    parked_.insert(s);
+    // A notification that came while the stream was reading is for it too.
+    wake = notified_;
+  }
+  if (wake) cv_.notify_one();
 }
 
 void EventPoller::Remove(Stream* s) {
@@ -43,7 +49,7 @@ void EventPoller::OnNotify() {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    wake = !notified_ && !parked_.empty();
+    wake = !notified_;
     notified_ = true;
   }
   if (wake) cv_.notify_one();
@@ -83,12 +89,15 @@ EventPollerRunResult EventPoller::RunOnceLocked() {
         ++it;
       }
     }
-  } else if (due) {
+  } else if (due && !notified_) {
+    // Nobody is parked: a notification stays pending until a stream parks (it may have
+    // arrived while that stream was reading, after its read looked).
     last_wake_ = now;
-    notified_ = false;
   }
-  result.next_run = notified_ ? last_wake_ + config_.min_read_gap
-                              : last_wake_ + config_.poll_interval;
+  // A pending notification with nobody parked waits for a Park() (which signals), not for
+  // the gap.
+  result.next_run = notified_ && !parked_.empty() ? last_wake_ + config_.min_read_gap
+                                                  : last_wake_ + config_.poll_interval;
   return result;
 }
 

@@ -63,6 +63,26 @@ TEST(EventPollerTest, NotificationWakesAfterTheMinimumGapOnly) {
   EXPECT_EQ(a.polls, 2);
 }
 
+TEST(EventPollerTest, ANotificationDuringAReadWakesTheStreamWhenItParks) {
+  FakeClock clock;
+  EventPoller poller(Config(), clock);
+  CountingStream s;
+  poller.RunOnce();
+  poller.OnNotify();  // s is reading: nobody is parked
+  clock.Advance(absl::Milliseconds(5));
+  EXPECT_EQ(poller.RunOnce().woken, 0);
+  poller.Park(&s);  // caught up as of its read, which may predate the notification
+  EventPollerRunResult r = poller.RunOnce();
+  EXPECT_EQ(r.woken, 1);
+  EXPECT_EQ(s.polls, 1);
+  // Consumed: the next wake-up is the poll interval's.
+  poller.Park(&s);
+  clock.Advance(absl::Milliseconds(5));
+  r = poller.RunOnce();
+  EXPECT_EQ(r.woken, 0);
+  EXPECT_EQ(r.next_run, clock.Now() - absl::Milliseconds(5) + absl::Milliseconds(200));
+}
+
 TEST(EventPollerTest, RefusedPollStaysParkedAndRemovedStreamIsNeverCalled) {
   FakeClock clock;
   EventPoller poller(Config(), clock);

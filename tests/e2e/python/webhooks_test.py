@@ -92,7 +92,8 @@ def run_test(env, stubs):
         env.wait_done(ops, v1.GetOperationRequest(name=op.name))
         cb = wait_callback(op.name, [v1.CallbackStatus.PENDING], 10)
         deadline = time.monotonic() + 15
-        while cb.attempts < 1:
+        # A claim counts the attempt before its post fails: wait for the recorded failure.
+        while cb.attempts < 1 or not cb.last_error:
             check(time.monotonic() < deadline, "no attempt recorded while down: %s" % cb)
             time.sleep(0.1)
             cb = callback_of(op.name)
