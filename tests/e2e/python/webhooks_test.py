@@ -7,7 +7,8 @@ receiver's own Python implementation of Standard Webhooks.
      times, then 200: the callback arrives exactly once as a success, after the recorded
      retries, all attempts with one webhook-id; CallbackStatus tells the story throughout.
   2. kill -9 of the worker while its deliverer is mid-post (the receiver holds the request):
-     a new worker delivers it after the lease, with the same webhook-id and the same body.
+     a `longrun-worker --only-deliveries` started afterwards delivers it after the lease,
+     with the same webhook-id and the same body (jobs then run in a worker of their own).
   3. RedeliverCallback sends a delivered callback again, same webhook-id.
   4. ALL_CHANGES posts operation.updated events and one operation.completed.
   5. 410 Gone stops the callback (state GONE); bad URLs are refused at Submit.
@@ -152,7 +153,11 @@ def run_test(env, stubs):
         op2 = submit("demo.echo", {"n": 2}, rx2.url("/hooks/two"))
         first = rx2.wait_for(1, 60)[0]
         env.kill(worker)
-        worker = env.start_native_worker(extra=worker_flags, name="longrun-worker-2")
+        # From here on, jobs and deliveries run in separate processes: a worker without
+        # webhook flags, and `longrun-worker --only-deliveries` (the one that re-posts).
+        worker = env.start_native_worker(name="longrun-worker-jobs")
+        env.start_native_worker(extra=worker_flags + ["--only-deliveries"],
+                                name="longrun-deliverer")
         cb = wait_callback(op2.name, [v1.CallbackStatus.DELIVERED], 90)
         records = rx2.wait_for(2, 10)
         rx2.release()
