@@ -11,6 +11,8 @@ packages=(
   python3 python3-grpcio python3-grpc-tools python3-protobuf
   clang libclang-rt-14-dev
   python3-yaml prometheus
+  # console_py_test: headless Chromium drives the console (GET /); DejaVu renders its screenshot
+  chromium fonts-dejavu-core
 )
 # deploy/k8s/validate.sh: kubectl renders the kustomizations, node and npm run the schema
 # checks (tools/k8s). Debian's kubernetes-client (kubectl 1.20) only where no kubectl exists:

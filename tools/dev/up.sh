@@ -91,5 +91,6 @@ echo "longrun is up: api $listen (pid $(cat "$state/api.pid")), worker (pid $(ca
 echo "database: $url"
 echo "metrics: http://$api_metrics/metrics (api), http://$worker_metrics/metrics (worker)"
 echo "HTTP/JSON: curl -i -X POST http://$http_listen/v1/operations -d '{\"kind\":\"demo.sleep\",\"input\":{\"seconds\":2}}'"
+echo "console: http://$http_listen/ (the operations console in a browser)"
 echo "logs: $state/logs/   try: build/bin/longrunctl submit demo.sha256 --input='{\"text\":\"hi\"}' --wait"
 echo "stop: tools/dev/down.sh"

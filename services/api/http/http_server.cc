@@ -26,6 +26,7 @@
 #include "libs/core/trace.h"
 #include "libs/rpc/convert.h"
 #include "longrun/v1/operations.pb.h"
+#include "services/api/http/console/console_assets.h"
 #include "services/api/http/http_util.h"
 #include "services/api/watch_reactor.h"
 
@@ -127,6 +128,26 @@ Response ResultResponse(const core::Operation& op, absl::Time now) {
   }
   Response r = Error(error);
   r.headers.emplace_back("Link", absl::StrCat("<", StatusUrl(op.id), ">; rel=\"status\""));
+  return r;
+}
+
+// GET / and /console/{file}: the console's embedded files. The policy lets the page load
+// and fetch from this origin only (no inline script, no external URL).
+Response ConsoleResponse(absl::string_view file) {
+  const ConsoleAsset* asset = FindConsoleAsset(file);
+  if (asset == nullptr) {
+    return Json(404, ErrorJson(404, "NOT_FOUND",
+                               absl::StrCat("no console file ", file.substr(0, 100))));
+  }
+  Response r;
+  r.body = std::string(asset->body);
+  r.content_type = std::string(asset->content_type);
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; script-src 'self'; style-src 'self'; "
+                         "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                         "form-action 'none'; frame-ancestors 'none'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
   return r;
 }
 
@@ -510,6 +531,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return r;
     }
     if (route.kind == RouteKind::kHealthz) return Json(200, "{\"status\":\"SERVING\"}");
+    if (route.kind == RouteKind::kConsole) return ConsoleResponse(route.id);  // open, like probes
     if (route.kind == RouteKind::kReadyz) {
       return state_->serving.load() ? Json(200, "{\"status\":\"SERVING\"}")
                                     : Json(503, "{\"status\":\"NOT_SERVING\"}");

@@ -27,6 +27,11 @@ int HexValue(char c) {
 Route MatchPath(absl::string_view path) {
   if (path == "/healthz") return {RouteKind::kHealthz, ""};
   if (path == "/readyz") return {RouteKind::kReadyz, ""};
+  if (path == "/") return {RouteKind::kConsole, "index.html"};
+  if (absl::string_view file = path; absl::ConsumePrefix(&file, "/console/") && !file.empty() &&
+                                     !absl::StrContains(file, '/')) {
+    return {RouteKind::kConsole, std::string(file)};
+  }
   if (path == kCollection || path == "/v1/operations/") return {RouteKind::kOperations, ""};
   absl::string_view rest = path;
   if (!absl::ConsumePrefix(&rest, kCollection) || !absl::ConsumePrefix(&rest, "/") ||
@@ -60,6 +65,7 @@ absl::string_view AllowedMethods(RouteKind kind) {
       return "POST";
     case RouteKind::kHealthz:
     case RouteKind::kReadyz:
+    case RouteKind::kConsole:
     case RouteKind::kResult:
     case RouteKind::kWait:
     case RouteKind::kWatch:
@@ -95,6 +101,7 @@ absl::string_view GrpcMethodFor(RouteKind kind, absl::string_view method) {
       return "/longrun.v1.Operations/WatchOperation";
     case RouteKind::kHealthz:
     case RouteKind::kReadyz:
+    case RouteKind::kConsole:
     case RouteKind::kNotFound:
       break;
   }

@@ -22,6 +22,7 @@ enum class RouteKind {
   kNotFound,
   kHealthz,     // /healthz
   kReadyz,      // /readyz
+  kConsole,     // / and /console/{file}: id is the file ("index.html" for /)
   kOperations,  // /v1/operations
   kOperation,   // /v1/operations/{id}
   kResult,      // /v1/operations/{id}/result

@@ -28,14 +28,23 @@ TEST(MatchPath, Routes) {
 }
 
 TEST(MatchPath, NotRoutes) {
-  for (const char* path : {"/", "", "/v1", "/v1/operationsX",
+  for (const char* path : {"", "/v1", "/v1/operationsX",
                            "/v1/operations/a/b", "/v1/operations/a:frob", "/v2/operations",
                            "/v1/operations/:cancel", "/v1/operations/a%2Fb",
                            "/v1/operations/%zz"}) {
     EXPECT_EQ(MatchPath(path).kind, RouteKind::kNotFound) << path;
   }
-  // The console is not built yet: "/" is no route.
-  EXPECT_EQ(MatchPath("/").kind, RouteKind::kNotFound);
+}
+
+TEST(MatchPath, Console) {
+  EXPECT_EQ(MatchPath("/").kind, RouteKind::kConsole);
+  EXPECT_EQ(MatchPath("/").id, "index.html");
+  EXPECT_EQ(MatchPath("/console/console.js").id, "console.js");
+  for (const char* path : {"/console/", "/console", "/console/a/b", "/index.html"}) {
+    EXPECT_EQ(MatchPath(path).kind, RouteKind::kNotFound) << path;
+  }
+  EXPECT_EQ(AllowedMethods(RouteKind::kConsole), "GET");
+  EXPECT_EQ(GrpcMethodFor(RouteKind::kConsole, "GET"), "");  // open: the data routes are not
 }
 
 TEST(MatchPath, DecodesTheId) {

@@ -197,7 +197,7 @@ def run(env, stubs):
     check_error(s, b, 400, "INVALID_ARGUMENT", "Idempotency-Key")
 
     # -- errors -------------------------------------------------------------------------------
-    s, _, b = http.call("GET", "/")
+    s, _, b = http.call("GET", "/console/missing.js")  # GET / is the console
     check_error(s, b, 404, "NOT_FOUND")
     s, _, b = http.call("GET", "/v1/nothing")
     check_error(s, b, 404, "NOT_FOUND")
