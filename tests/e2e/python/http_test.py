@@ -455,6 +455,17 @@ def run(env, stubs):
     check(s == 200, "healthz needs no credential: %d" % s)
     env.check_alive()
 
+    # -- shutdown: an open /v1/events stream ends with `event: error` and where to resume ----
+    stream = SseStream(port, "/v1/events")
+    check(stream.status == 200, "events before shutdown: %d" % stream.status)
+    env.stop(next(p for name, p, _ in env.procs if name == "longrun-api"))
+    ev = stream.next_event(30)
+    check(ev is not None and ev[1] == "error" and ev[0], "last event %r" % (ev,))
+    err = json.loads(ev[2])["error"]
+    check(err["status"] == "UNAVAILABLE" and ev[0] in err["message"], "shutdown error %r" % err)
+    check(stream.next_event(30) is None, "the stream did not end after its error")
+    stream.close()
+
 
 if __name__ == "__main__":
     sys.exit(harness.main("http", __doc__.splitlines()[0], run, stub_names=["status_pb2"]))
