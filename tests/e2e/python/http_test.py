@@ -428,6 +428,7 @@ def run(env, stubs):
 
     reader = new_key("tenant-a", "operations.read")
     writer = new_key("tenant-a", "operations.submit,operations.read")
+    submit_only = new_key("tenant-a", "operations.submit")
     auth_port_file = os.path.join(env.tmp, "http-auth.port")
     env.spawn("longrun-api-auth", [env.binary("longrun-api"), "--listen=127.0.0.1:0",
                                    "--database-url=" + env.db_url, "--auth=token",
@@ -451,6 +452,14 @@ def run(env, stubs):
     s, _, b = ahttp.call("GET", "/v1/operations/%s" % oid,
                          headers={"Authorization": "Bearer " + reader})
     check_error(s, b, 404, "NOT_FOUND")
+    # /v1/events: the WatchOperations scope (operations.read).
+    s, _, b = ahttp.call("GET", "/v1/events")
+    check_error(s, b, 401, "UNAUTHENTICATED")
+    s, _, b = ahttp.call("GET", "/v1/events", headers={"Authorization": "Bearer " + submit_only})
+    check_error(s, b, 403, "PERMISSION_DENIED")
+    tenant_stream = SseStream(ahttp.port, "/v1/events", {"Authorization": "Bearer " + reader})
+    check(tenant_stream.status == 200, "events with operations.read: %d" % tenant_stream.status)
+    tenant_stream.close()
     s, _, b = ahttp.call("GET", "/healthz")
     check(s == 200, "healthz needs no credential: %d" % s)
     env.check_alive()
