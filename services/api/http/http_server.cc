@@ -444,6 +444,7 @@ class SseEvents final : public SseConnection, public EventPoller::Stream {
   }
 
   void Read() {
+    if (gone_.load()) return;  // the client left while this read was queued
     EventCursorReader::Batch batch = reader_.Next(poller_.closing());
     std::string text;
     for (const longrun::v1::OperationEvent& e : batch.events) {
@@ -477,6 +478,7 @@ class SseEvents final : public SseConnection, public EventPoller::Stream {
   }
 
   void OnEnd() override {
+    gone_.store(true);
     poller_.Remove(this);  // never polled again
     if (counted_) deps().watch_limits->Release(caller_.tenant);
   }
@@ -486,6 +488,7 @@ class SseEvents final : public SseConnection, public EventPoller::Stream {
   EventCursorReader reader_;  // executor only (one read at a time)
   const bool counted_;
   std::atomic<int> refs_{1};  // the stream's own, dropped by End()
+  std::atomic<bool> gone_{false};
   // Strand only.
   bool awaiting_ = true;  // a read is posted or the stream is parked
   bool caught_up_ = false;
