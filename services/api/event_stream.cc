@@ -118,6 +118,100 @@ void EventPoller::Loop() {
   }
 }
 
+// ---- EventCursorReader ----
+
+EventCursorReader::EventCursorReader(OperationsLogic& logic, const EventStreamConfig& config,
+                                     Caller caller, Request request, absl::Time started,
+                                     absl::Duration max_duration)
+    : logic_(logic),
+      config_(config),
+      caller_(std::move(caller)),
+      request_(std::move(request)),
+      started_(started),
+      max_duration_(max_duration) {}
+
+EventCursorReader::Batch EventCursorReader::Next(bool closing) {
+  Batch batch;
+  const absl::Time now = logic_.Now();
+  if (closing) {
+    batch.end = absl::UnavailableError(absl::StrCat(
+        "server shutting down; reconnect with ", request_.resume_field, "=\"",
+        cursor_.Encode(), "\" (or the last event's cursor) to continue"));
+    return batch;
+  }
+  if (now - started_ >= max_duration_) {
+    batch.end = absl::UnavailableError(absl::StrCat(
+        "the stream reached --max-watch-duration; reconnect with ", request_.resume_field,
+        "=\"", cursor_.Encode(), "\" (the last event's cursor) to continue"));
+    return batch;
+  }
+  absl::Status status = [&]() -> absl::Status {
+    if (!initialized_) {
+      auto filter = core::ParseFilter(request_.filter);
+      if (!filter.ok()) return filter.status();
+      auto cursor = logic_.EventsStart(request_.start_after);
+      if (!cursor.ok()) return cursor.status();
+      filter_ = *std::move(filter);
+      cursor_ = *cursor;
+      snapshot_pending_ = request_.include_snapshot;
+      initialized_ = true;
+    }
+    if (snapshot_pending_) {
+      auto page = logic_.List(caller_, {.filter = request_.filter,
+                                        .page_size = config_.snapshot_page,
+                                        .page_token = snapshot_token_});
+      if (!page.ok()) return page.status();
+      const std::string cursor = cursor_.Encode();
+      for (const core::Operation& op : page->operations) {
+        longrun::v1::OperationEvent& e = batch.events.emplace_back();
+        e.set_cursor(cursor);
+        *e.mutable_operation() = rpc::ToProto(op, now);
+      }
+      snapshot_token_ = page->next_page_token;
+      snapshot_pending_ = !snapshot_token_.empty();
+      return absl::OkStatus();
+    }
+    auto read = logic_.EventsRead(caller_, filter_, cursor_, config_.read_limit);
+    if (!read.ok()) return read.status();
+    batch.caught_up = read->scanned_to == cursor_;
+    cursor_ = read->scanned_to;
+    for (const store::Event& ev : read->events) {
+      longrun::v1::OperationEvent& e = batch.events.emplace_back();
+      e.set_cursor(ev.cursor.Encode());
+      *e.mutable_operation() = rpc::ToProto(ev.operation, now);
+    }
+    return absl::OkStatus();
+  }();
+  if (status.ok()) {
+    failing_since_ = absl::InfiniteFuture();
+    return batch;
+  }
+  batch.events.clear();
+  const absl::StatusCode code = status.code();
+  const bool transient = code == absl::StatusCode::kUnavailable ||
+                         code == absl::StatusCode::kInternal ||
+                         code == absl::StatusCode::kDeadlineExceeded ||
+                         code == absl::StatusCode::kResourceExhausted;
+  if (!transient) {
+    batch.end = status;
+    return batch;
+  }
+  if (failing_since_ == absl::InfiniteFuture()) failing_since_ = now;
+  if (now - failing_since_ >= config_.outage_timeout) {
+    batch.end = absl::UnavailableError(absl::StrCat(
+        "the event log has been unreadable for ", absl::FormatDuration(now - failing_since_),
+        " (", status.message(), "); reconnect with ", request_.resume_field,
+        " set to the last event's cursor"));
+    return batch;
+  }
+  static log::RateLimiter limiter(absl::Seconds(10));
+  if (limiter.Allow()) {
+    LONGRUN_LOG(kWarning, "watch_operations_read_failed", {{"error", status.ToString()}});
+  }
+  batch.caught_up = true;  // try again on the poller's next wake-up
+  return batch;
+}
+
 // ---- EventsReactor ----
 
 EventsReactor::EventsReactor(ApiDeps deps, EventPoller& poller, absl::StatusOr<Caller> caller,
@@ -125,8 +219,11 @@ EventsReactor::EventsReactor(ApiDeps deps, EventPoller& poller, absl::StatusOr<C
     : deps_(deps),
       poller_(poller),
       caller_(caller.ok() ? *caller : Caller{}),
-      request_(request),
-      started_(deps.logic.Now()) {
+      reader_(deps.logic, poller.config(), caller_,
+              {.filter = request.filter(),
+               .start_after = request.start_after(),
+               .include_snapshot = request.include_snapshot()},
+              deps.logic.Now(), deps.max_watch_duration) {
   if (!caller.ok()) {
     FinishWith(caller.status());
     return;
@@ -164,91 +261,17 @@ void EventsReactor::Read() {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) return;
   }
-  OperationsLogic& logic = deps_.logic;
-  const absl::Time now = logic.Now();
-  if (poller_.closing()) {
-    FinishWith(absl::UnavailableError(absl::StrCat(
-        "server shutting down; reconnect with start_after=\"", cursor_.Encode(),
-        "\" (or the last event's cursor) to continue")));
+  EventCursorReader::Batch batch = reader_.Next(poller_.closing());
+  if (!batch.end.ok()) {
+    FinishWith(batch.end);
     return;
-  }
-  if (now - started_ >= deps_.max_watch_duration) {
-    FinishWith(absl::UnavailableError(absl::StrCat(
-        "the stream reached --max-watch-duration; reconnect with start_after=\"",
-        cursor_.Encode(), "\" (the last event's cursor) to continue")));
-    return;
-  }
-  std::vector<longrun::v1::OperationEvent> out;
-  bool caught_up = false;
-  absl::Status status = [&]() -> absl::Status {
-    if (!initialized_) {
-      auto filter = core::ParseFilter(request_.filter());
-      if (!filter.ok()) return filter.status();
-      auto cursor = logic.EventsStart(request_.start_after());
-      if (!cursor.ok()) return cursor.status();
-      filter_ = *std::move(filter);
-      cursor_ = *cursor;
-      snapshot_pending_ = request_.include_snapshot();
-      initialized_ = true;
-    }
-    if (snapshot_pending_) {
-      auto page = logic.List(caller_, {.filter = request_.filter(),
-                                       .page_size = poller_.config().snapshot_page,
-                                       .page_token = snapshot_token_});
-      if (!page.ok()) return page.status();
-      const std::string cursor = cursor_.Encode();
-      for (const core::Operation& op : page->operations) {
-        longrun::v1::OperationEvent& e = out.emplace_back();
-        e.set_cursor(cursor);
-        *e.mutable_operation() = rpc::ToProto(op, now);
-      }
-      snapshot_token_ = page->next_page_token;
-      snapshot_pending_ = !snapshot_token_.empty();
-      return absl::OkStatus();
-    }
-    auto read = logic.EventsRead(caller_, filter_, cursor_, poller_.config().read_limit);
-    if (!read.ok()) return read.status();
-    caught_up = read->scanned_to == cursor_;
-    cursor_ = read->scanned_to;
-    for (const store::Event& ev : read->events) {
-      longrun::v1::OperationEvent& e = out.emplace_back();
-      e.set_cursor(ev.cursor.Encode());
-      *e.mutable_operation() = rpc::ToProto(ev.operation, now);
-    }
-    return absl::OkStatus();
-  }();
-  if (!status.ok()) {
-    const absl::StatusCode code = status.code();
-    const bool transient = code == absl::StatusCode::kUnavailable ||
-                           code == absl::StatusCode::kInternal ||
-                           code == absl::StatusCode::kDeadlineExceeded ||
-                           code == absl::StatusCode::kResourceExhausted;
-    if (!transient) {
-      FinishWith(status);
-      return;
-    }
-    if (failing_since_ == absl::InfiniteFuture()) failing_since_ = now;
-    if (now - failing_since_ >= poller_.config().outage_timeout) {
-      FinishWith(absl::UnavailableError(absl::StrCat(
-          "the event log has been unreadable for ",
-          absl::FormatDuration(now - failing_since_), " (", status.message(),
-          "); reconnect with start_after set to the last event's cursor")));
-      return;
-    }
-    static log::RateLimiter limiter(absl::Seconds(10));
-    if (limiter.Allow()) {
-      LONGRUN_LOG(kWarning, "watch_operations_read_failed", {{"error", status.ToString()}});
-    }
-    caught_up = true;  // try again on the poller's next wake-up
-  } else {
-    failing_since_ = absl::InfiniteFuture();
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (finished_) return;
-  for (auto& e : out) buffer_.push_back(std::move(e));
+  for (auto& e : batch.events) buffer_.push_back(std::move(e));
   if (!buffer_.empty()) {
     if (!write_in_flight_) WriteNextLocked();
-  } else if (caught_up || !PostRead()) {
+  } else if (batch.caught_up || !PostRead()) {
     poller_.Park(this);
   }
 }

@@ -1,5 +1,5 @@
-// WatchOperations: a resumable stream of every change of every operation that matches a
-// filter, read from the event log (libs/store/event_log.h).
+// WatchOperations (and HTTP's GET /v1/events): a resumable stream of every change of every
+// operation that matches a filter, read from the event log (libs/store/event_log.h).
 //
 // No thread per stream. Each stream reads the log on the executor, writes what it read one
 // message at a time, and reads again when its buffer is empty: at once while the log has
@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "libs/common/clock.h"
 #include "libs/store/event_log.h"
@@ -94,6 +95,55 @@ class EventPoller {
   std::thread thread_;
 };
 
+// The transport-free read loop of one stream: the gRPC EventsReactor and the HTTP SSE stream
+// (services/api/http) both drive one. Next() reads the next batch (a snapshot page, else the
+// log after the cursor); it blocks on the database, so it runs on the executor, one call at a
+// time. The transport writes the batch, then calls Next() again at once, or, when the batch
+// says `caught_up`, parks itself on the EventPoller and calls Next() when polled.
+class EventCursorReader {
+ public:
+  struct Request {
+    std::string filter;       // AIP-160, on the operation as it is at the change
+    std::string start_after;  // a cursor; "" = the head (now)
+    bool include_snapshot = false;
+    // How the end-of-stream messages name the resume position ("reconnect with
+    // start_after="<cursor>""): the gRPC field, or HTTP's query parameter.
+    std::string resume_field = "start_after";
+  };
+  struct Batch {
+    std::vector<longrun::v1::OperationEvent> events;
+    // Nothing more to read now: wait for the poller before calling Next() again.
+    bool caught_up = false;
+    // Not OK: the stream ends with this status (`events` is then empty). UNAVAILABLE (server
+    // closing, --max-watch-duration, a long outage) says how to resume.
+    absl::Status end;
+  };
+
+  // `started`: when the stream began (for `max_duration`).
+  EventCursorReader(OperationsLogic& logic, const EventStreamConfig& config, Caller caller,
+                    Request request, absl::Time started, absl::Duration max_duration);
+
+  // `closing`: the server is shutting down (EventPoller::closing()).
+  Batch Next(bool closing);
+  // Where a resumed stream continues: everything before it was in a batch already returned.
+  std::string ResumeCursor() const { return cursor_.Encode(); }
+
+ private:
+  OperationsLogic& logic_;
+  const EventStreamConfig& config_;
+  const Caller caller_;
+  const Request request_;
+  const absl::Time started_;
+  const absl::Duration max_duration_;
+
+  bool initialized_ = false;
+  std::optional<core::FilterNode> filter_;
+  store::EventCursor cursor_;
+  bool snapshot_pending_ = false;
+  std::string snapshot_token_;
+  absl::Time failing_since_ = absl::InfiniteFuture();
+};
+
 // The gRPC side of one WatchOperations call.
 class EventsReactor final : public grpc::ServerWriteReactor<longrun::v1::OperationEvent>,
                             public EventPoller::Stream {
@@ -121,16 +171,7 @@ class EventsReactor final : public grpc::ServerWriteReactor<longrun::v1::Operati
   ApiDeps deps_;
   EventPoller& poller_;
   Caller caller_;
-  const longrun::v1::WatchOperationsRequest request_;
-  const absl::Time started_;
-
-  // Touched only by Read() (one at a time).
-  bool initialized_ = false;
-  std::optional<core::FilterNode> filter_;
-  store::EventCursor cursor_;
-  bool snapshot_pending_ = false;
-  std::string snapshot_token_;
-  absl::Time failing_since_ = absl::InfiniteFuture();
+  EventCursorReader reader_;  // touched only by Read() (one at a time)
 
   std::mutex mu_;
   bool finished_ = false;

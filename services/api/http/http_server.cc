@@ -27,6 +27,7 @@
 #include "libs/rpc/convert.h"
 #include "longrun/v1/operations.pb.h"
 #include "services/api/http/console/console_assets.h"
+#include "services/api/event_stream.h"
 #include "services/api/http/http_util.h"
 #include "services/api/watch_reactor.h"
 
@@ -184,115 +185,111 @@ struct HttpServer::State {
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};  // requests read, not yet answered (SSE excluded)
+  std::atomic<int> streams{0};    // SSE streams not yet ended
 };
 
 namespace {
 
 using State = HttpServer::State;
 
-// ---- SSE: GET /v1/operations/{id}:watch ----
+// ---- SSE: the socket side shared by :watch and /v1/events ----
 
-// One event stream, a WatchHub subscriber like WatchReactor. Every socket operation runs on
-// the connection's strand; hub and executor threads only post to it. Latest-state
-// coalescing as in WatchReactor: one write in flight, the newest state parked behind it.
-class SseWatch final : public HubCallBase {
+// One text/event-stream response that took its connection over from the Session. Every
+// member runs on the connection's strand; other threads only post to it. One write is in
+// flight at a time: Pump() starts the next (an error, else what the stream has ready, else
+// nothing), and the stream ends once its last word is written. Before anything was streamed
+// an error is a plain JSON answer (a bad request, a refusal), afterwards an `event: error`.
+class SseConnection {
  public:
-  SseWatch(std::shared_ptr<State> state, Caller caller, beast::tcp_stream stream,
-           int64_t resume_after, bool counted)
-      : HubCallBase(state->deps, std::move(caller)),
-        state_(std::move(state)),
-        stream_(std::move(stream)),
-        timer_(stream_.get_executor()),
-        resume_after_(resume_after),
-        counted_(counted) {
+  SseConnection(const SseConnection&) = delete;
+  SseConnection& operator=(const SseConnection&) = delete;
+
+ protected:
+  SseConnection(std::shared_ptr<State> state, beast::tcp_stream stream)
+      : state_(std::move(state)), stream_(std::move(stream)), timer_(stream_.get_executor()) {
     ++state_->connections;
+    ++state_->streams;
     stream_.expires_never();
   }
+  virtual ~SseConnection() { --state_->connections; }
 
-  void Begin(const std::string& name) {
-    absl::Time deadline = absl::InfiniteFuture();
-    if (deps_.max_watch_duration < absl::InfiniteDuration()) {
-      deadline = deps_.hub.clock().Now() + deps_.max_watch_duration;
-    }
-    if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);
-  }
-
- private:
   // Holds a reference for a posted handler or an asynchronous operation.
   class Keep {
    public:
-    explicit Keep(SseWatch* w) : w_(w) { w_->Ref(); }
-    Keep(const Keep& o) : w_(o.w_) { w_->Ref(); }
+    explicit Keep(SseConnection* c) : c_(c) { c_->Ref(); }
+    Keep(const Keep& o) : c_(o.c_) { c_->Ref(); }
     Keep& operator=(const Keep&) = delete;
-    ~Keep() { w_->Unref(); }
+    ~Keep() { c_->Unref(); }
 
    private:
-    SseWatch* w_;
+    SseConnection* c_;
   };
 
-  ~SseWatch() override { --state_->connections; }
+  virtual void Ref() = 0;
+  virtual void Unref() = 0;
+  // The next text to write ("" = nothing now); called when no write is in flight.
+  virtual std::string Produce() = 0;
+  // The stream ended (once, on the strand): release what it holds. Its own reference is
+  // dropped right after.
+  virtual void OnEnd() = 0;
 
-  void Deliver(const core::Operation& op) override {
-    net::post(stream_.get_executor(), [this, keep = Keep(this), op] { OnOperationLocal(op); });
-  }
-
-  void FinishWith(const absl::Status& status) override {
-    finished_.store(true);
-    net::post(stream_.get_executor(), [this, keep = Keep(this), status] {
-      if (ended_ || error_pending_.has_value()) return;
-      if (!headers_sent_) {
-        // Nothing streamed yet (a bad id, NOT_FOUND, a refusal): a plain JSON error.
-        error_pending_ = Serialize(ToMessage(Error(status), 11, false));
-        headers_sent_ = true;
-      } else {
-        error_pending_ = SseEvent("", "error", ErrorJson(status));
-      }
-      if (!writing_) WriteNext();
+  template <typename Fn>
+  void Post(Fn fn) {
+    net::post(stream_.get_executor(), [this, keep = Keep(this), fn = std::move(fn)]() mutable {
+      fn();
     });
   }
 
-  bool Finished() override { return finished_.load(); }
-
-  void OnDeadline() override {  // --max-watch-duration: the client reconnects with its id
-    finished_.store(true);
-    net::post(stream_.get_executor(), [this, keep = Keep(this)] { End(); });
-  }
-
-  void OnOperationLocal(const core::Operation& op) {
-    if (ended_ || error_pending_.has_value() || op.version <= offered_version_) return;
-    if (op.version <= resume_after_) {
-      // The client has seen this version; a finished operation has nothing more to say.
-      if (op.done()) {
-        if (!headers_sent_) Send(std::string());
-        close_after_write_ = true;
-        if (!writing_) WriteNext();
-      }
-      return;
-    }
-    offered_version_ = op.version;
-    pending_ = op;
-    if (!writing_) WriteNext();
-  }
-
-  // Starts the next write: an error, the newest state, or nothing; ends the stream once the
-  // last thing it had to say is written.
-  void WriteNext() {
-    if (ended_) return;
+  void Pump() {
+    if (ended_ || writing_) return;
     if (error_pending_.has_value()) {
       if (error_pending_->empty()) return End();  // written
       std::string text = std::move(*error_pending_);
       error_pending_ = std::string();
       return Send(std::move(text));
     }
-    if (pending_.has_value()) {
-      const core::Operation op = std::move(*pending_);
-      pending_.reset();
-      if (op.done()) close_after_write_ = true;
-      return Send(SseEvent(std::to_string(op.version), "", OperationJson(op, deps_.logic.Now())));
-    }
+    std::string text = Produce();
+    if (!text.empty()) return Send(std::move(text));
     if (close_after_write_) End();
   }
 
+  // Ends the stream with `status` (`id`: the event's id, for EventSource's lastEventId).
+  void Fail(const absl::Status& status, absl::string_view id = "") {
+    if (ended_ || error_pending_.has_value()) return;
+    if (!headers_sent_) {
+      error_pending_ = Serialize(ToMessage(Error(status), 11, false));
+      headers_sent_ = true;
+    } else {
+      error_pending_ = SseEvent(id, "error", ErrorJson(status));
+    }
+    Pump();
+  }
+
+  // Writes the response headers now (nothing else to say yet, or about to close).
+  void SendHeaders() {
+    if (!headers_sent_ && !writing_) Send(std::string());
+  }
+
+  void End() {
+    if (ended_) return;
+    ended_ = true;
+    timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    OnEnd();
+    --state_->streams;
+    Unref();  // the stream's own reference
+  }
+
+  const ApiDeps& deps() const { return state_->deps; }
+
+  std::shared_ptr<State> state_;
+  bool ended_ = false;
+  bool headers_sent_ = false;
+  bool close_after_write_ = false;
+
+ private:
   void Send(std::string text) {
     if (!headers_sent_) {
       headers_sent_ = true;
@@ -308,7 +305,7 @@ class SseWatch final : public HubCallBase {
                      [this, keep = Keep(this)](beast::error_code ec, size_t) {
                        writing_ = false;
                        if (ec) return End();
-                       WriteNext();
+                       Pump();
                      });
   }
 
@@ -330,35 +327,193 @@ class SseWatch final : public HubCallBase {
     });
   }
 
-  void End() {
-    if (ended_) return;
-    ended_ = true;
-    finished_.store(true);
-    timer_.cancel();
-    EndSubscription();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
-    if (counted_) deps_.watch_limits->Release(caller_.tenant);
-    Unref();  // the stream's own reference
-  }
-
-  std::shared_ptr<State> state_;
   beast::tcp_stream stream_;
   net::steady_timer timer_;
+  bool writing_ = false;
+  std::optional<std::string> error_pending_;  // "" once written
+  std::string out_;
+  char discard_[512];
+};
+
+// ---- GET /v1/operations/{id}:watch ----
+
+// One operation's changes, a WatchHub subscriber like WatchReactor. Latest-state coalescing
+// as in WatchReactor: one write in flight, the newest state parked behind it.
+class SseWatch final : public HubCallBase, public SseConnection {
+ public:
+  SseWatch(std::shared_ptr<State> state, Caller caller, beast::tcp_stream stream,
+           int64_t resume_after, bool counted)
+      : HubCallBase(state->deps, std::move(caller)),
+        SseConnection(std::move(state), std::move(stream)),
+        resume_after_(resume_after),
+        counted_(counted) {}
+
+  void Begin(const std::string& name) {
+    absl::Time deadline = absl::InfiniteFuture();
+    if (deps_.max_watch_duration < absl::InfiniteDuration()) {
+      deadline = deps_.hub.clock().Now() + deps_.max_watch_duration;
+    }
+    if (absl::Status s = StartSubscription(name, deadline); !s.ok()) FinishWith(s);
+  }
+
+ private:
+  ~SseWatch() override = default;
+
+  void Ref() override { HubCallBase::Ref(); }
+  void Unref() override { HubCallBase::Unref(); }
+
+  void Deliver(const core::Operation& op) override {
+    Post([this, op] { OnOperationLocal(op); });
+  }
+
+  void FinishWith(const absl::Status& status) override {
+    finished_.store(true);
+    Post([this, status] { Fail(status); });
+  }
+
+  bool Finished() override { return finished_.load(); }
+
+  void OnDeadline() override {  // --max-watch-duration: the client reconnects with its id
+    finished_.store(true);
+    Post([this] { End(); });
+  }
+
+  void OnOperationLocal(const core::Operation& op) {
+    if (ended_ || op.version <= offered_version_) return;
+    if (op.version <= resume_after_) {
+      // The client has seen this version; a finished operation has nothing more to say.
+      if (op.done()) {
+        close_after_write_ = true;
+        SendHeaders();
+        Pump();
+      }
+      return;
+    }
+    offered_version_ = op.version;
+    pending_ = op;
+    Pump();
+  }
+
+  std::string Produce() override {
+    if (!pending_.has_value()) return "";
+    const core::Operation op = std::move(*pending_);
+    pending_.reset();
+    if (op.done()) close_after_write_ = true;
+    return SseEvent(std::to_string(op.version), "", OperationJson(op, deps_.logic.Now()));
+  }
+
+  void OnEnd() override {
+    finished_.store(true);
+    EndSubscription();
+    if (counted_) deps_.watch_limits->Release(caller_.tenant);
+  }
+
   const int64_t resume_after_;
   const bool counted_;
   std::atomic<bool> finished_{false};
   // Strand only.
-  bool ended_ = false;
-  bool headers_sent_ = false;
-  bool writing_ = false;
-  bool close_after_write_ = false;
   int64_t offered_version_ = 0;
   std::optional<core::Operation> pending_;
-  std::optional<std::string> error_pending_;  // "" once written
-  std::string out_;
-  char discard_[512];
+};
+
+// ---- GET /v1/events ----
+
+// Every matching operation's changes from the event log, WatchOperations over SSE: the
+// EventCursorReader reads on the executor, the batch (already SSE text) is written on the
+// strand, then the next read follows at once, or when the EventPoller polls a caught-up
+// stream. At most one read's worth of events is held, however slow the client.
+class SseEvents final : public SseConnection, public EventPoller::Stream {
+ public:
+  SseEvents(std::shared_ptr<State> state, Caller caller, beast::tcp_stream stream,
+            EventCursorReader::Request request, bool counted)
+      : SseConnection(std::move(state), std::move(stream)),
+        poller_(*deps().event_poller),
+        caller_(std::move(caller)),
+        reader_(deps().logic, poller_.config(), caller_, std::move(request), deps().logic.Now(),
+                deps().max_watch_duration),
+        counted_(counted) {}
+
+  void Begin() {
+    if (!PostRead()) {
+      Fail(absl::ResourceExhaustedError("server is overloaded or shutting down; retry"));
+    }
+  }
+
+  // The poller's thread, its lock held: only posts.
+  bool Poll() override { return PostRead(); }
+
+ private:
+  ~SseEvents() override = default;
+
+  void Ref() override { refs_.fetch_add(1); }
+  void Unref() override {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  // Reads once on the executor (one read at a time: a read is posted only by Begin, by
+  // Produce after the last batch was written, or by the poller for a parked stream).
+  bool PostRead() {
+    Ref();
+    if (!deps().executor.Post([this] {
+          Read();
+          Unref();
+        })) {
+      Unref();
+      return false;
+    }
+    return true;
+  }
+
+  void Read() {
+    if (gone_.load()) return;  // the client left while this read was queued
+    EventCursorReader::Batch batch = reader_.Next(poller_.closing());
+    std::string text;
+    for (const longrun::v1::OperationEvent& e : batch.events) {
+      absl::StrAppend(&text, SseEvent(e.cursor(), "", ToJson(e.operation())));
+    }
+    Post([this, text = std::move(text), caught_up = batch.caught_up, end = std::move(batch.end),
+          resume = reader_.ResumeCursor()]() mutable {
+      OnBatch(std::move(text), caught_up, end, resume);
+    });
+  }
+
+  void OnBatch(std::string text, bool caught_up, const absl::Status& end,
+               const std::string& resume) {
+    awaiting_ = false;
+    if (ended_) return;
+    // The error event carries the resume cursor as its id: EventSource reconnects from it.
+    if (!end.ok()) return Fail(end, resume);
+    pending_ = std::move(text);
+    caught_up_ = caught_up;
+    SendHeaders();  // the stream started: a bad request can no longer be refused with JSON
+    Pump();
+  }
+
+  std::string Produce() override {
+    if (!pending_.empty()) return std::exchange(pending_, std::string());
+    if (!awaiting_) {  // the batch is written: read again, now or when polled
+      awaiting_ = true;
+      if (caught_up_ || !PostRead()) poller_.Park(this);
+    }
+    return "";
+  }
+
+  void OnEnd() override {
+    gone_.store(true);
+    poller_.Remove(this);  // never polled again
+    if (counted_) deps().watch_limits->Release(caller_.tenant);
+  }
+
+  EventPoller& poller_;
+  const Caller caller_;
+  EventCursorReader reader_;  // executor only (one read at a time)
+  const bool counted_;
+  std::atomic<int> refs_{1};  // the stream's own, dropped by End()
+  std::atomic<bool> gone_{false};
+  // Strand only.
+  bool awaiting_ = true;  // a read is posted or the stream is parked
+  bool caught_up_ = false;
+  std::string pending_;
 };
 
 // ---- one connection ----
@@ -584,6 +739,8 @@ class Session : public std::enable_shared_from_this<Session> {
         return Wait(target->query, caller, name);
       case RouteKind::kWatch:
         return Watch(req, caller, name);
+      case RouteKind::kEvents:
+        return Events(req, target->query, caller);
       default:
         break;
     }
@@ -678,21 +835,50 @@ class Session : public std::enable_shared_from_this<Session> {
                                 const Caller& caller, const std::string& name) {
     absl::StatusOr<int64_t> resume = ParseLastEventId(Sv(req["Last-Event-ID"]));
     if (!resume.ok()) return Error(resume.status());
-    bool counted = false;
-    if (deps().watch_limits != nullptr) {
-      if (!deps().watch_limits->Acquire(caller.tenant)) {
-        return Error(absl::ResourceExhaustedError(absl::StrCat(
-            "tenant \"", caller.tenant, "\" already has ", deps().watch_limits->per_tenant(),
-            " watch streams open on this server (--max-watches-per-tenant); close one, or "
-            "poll")));
-      }
-      counted = true;
-    }
+    std::optional<Response> refused;
+    const bool counted = AcquireWatch(caller, refused);
+    if (refused.has_value()) return refused;
     // The stream takes the connection over; this session ends here.
     --state_->in_flight;
     auto* watch = new SseWatch(state_, caller, std::move(stream_), *resume, counted);
     watch->Begin(name);
     return std::nullopt;
+  }
+
+  std::optional<Response> Events(const bhttp::request<bhttp::string_body>& req,
+                                 const std::map<std::string, std::string>& query,
+                                 const Caller& caller) {
+    if (deps().event_poller == nullptr) {
+      return Error(absl::UnimplementedError("this server has no event stream"));
+    }
+    absl::StatusOr<EventsQuery> q = ParseEventsQuery(query, Sv(req["Last-Event-ID"]));
+    if (!q.ok()) return Error(q.status());
+    std::optional<Response> refused;
+    const bool counted = AcquireWatch(caller, refused);
+    if (refused.has_value()) return refused;
+    --state_->in_flight;  // the stream takes the connection over
+    auto* events = new SseEvents(state_, caller, std::move(stream_),
+                                 {.filter = q->filter,
+                                  .start_after = q->start_after,
+                                  .include_snapshot = q->include_snapshot,
+                                  .resume_field = "cursor"},
+                                 counted);
+    events->Begin();
+    return std::nullopt;
+  }
+
+  // One of the caller's tenant's --max-watches-per-tenant; true if it counts against them,
+  // `refused` set when the tenant has none left.
+  bool AcquireWatch(const Caller& caller, std::optional<Response>& refused) {
+    if (deps().watch_limits == nullptr) return false;
+    if (!deps().watch_limits->Acquire(caller.tenant)) {
+      refused = Error(absl::ResourceExhaustedError(absl::StrCat(
+          "tenant \"", caller.tenant, "\" already has ", deps().watch_limits->per_tenant(),
+          " watch streams open on this server (--max-watches-per-tenant); close one, or "
+          "poll")));
+      return false;
+    }
+    return true;
   }
 
   friend class HttpWait;
@@ -834,7 +1020,10 @@ class HttpServer::Impl {
     });
     closed.get_future().wait();
     const absl::Time deadline = absl::Now() + grace;
-    while (state_->in_flight.load() > 0 && absl::Now() < deadline) {
+    // SSE streams too: WatchHub::Shutdown and EventPoller::Close have told them to end
+    // with an `event: error` the client reconnects after.
+    while ((state_->in_flight.load() > 0 || state_->streams.load() > 0) &&
+           absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(10));
     }
     ioc_.stop();

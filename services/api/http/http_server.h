@@ -4,8 +4,8 @@
 // runs on its own strand, so there is no thread per connection and a server-sent-event
 // stream costs a socket and a few buffers. The routes call the code the gRPC services call:
 // OperationsLogic on the executor (never on an I/O thread), the SubmitBatcher for Submit,
-// WatchHub subscriptions (HubCallBase) for :wait and :watch; their results are posted back
-// to the connection's strand. Auth, scopes and per-tenant rate limits are the gRPC ones
+// WatchHub subscriptions (HubCallBase) for :wait and :watch, an EventCursorReader woken by
+// the EventPoller for /v1/events; their results are posted back to the connection's strand. Auth, scopes and per-tenant rate limits are the gRPC ones
 // (AuthorizeCall with each route's gRPC method).
 //
 // Hardening: request headers over `max_header_bytes` get 431, a body over `max_body_bytes`
@@ -52,8 +52,9 @@ class HttpServer {
   int port() const { return port_; }
   // /readyz answers 503 once this is false (SIGTERM), like the gRPC health status.
   void SetServing(bool serving);
-  // Stops accepting, lets requests in progress finish for up to `grace` (open SSE streams are
-  // not waited for: WatchHub::Shutdown ends them), then stops the I/O threads. Idempotent.
+  // Stops accepting, lets requests in progress and SSE streams finish for up to `grace` (call
+  // WatchHub::Shutdown and EventPoller::Close first: they end the streams with an
+  // `event: error` saying how to resume), then stops the I/O threads. Idempotent.
   // Call it before the executor, batcher and hub are destroyed; replies they post later are
   // dropped.
   void Shutdown(absl::Duration grace);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "libs/store/event_log.h"
 
 namespace longrun::api::http {
 namespace {
@@ -33,6 +34,7 @@ Route MatchPath(absl::string_view path) {
     return {RouteKind::kConsole, std::string(file)};
   }
   if (path == kCollection || path == "/v1/operations/") return {RouteKind::kOperations, ""};
+  if (path == "/v1/events") return {RouteKind::kEvents, ""};
   absl::string_view rest = path;
   if (!absl::ConsumePrefix(&rest, kCollection) || !absl::ConsumePrefix(&rest, "/") ||
       rest.empty()) {
@@ -69,6 +71,7 @@ absl::string_view AllowedMethods(RouteKind kind) {
     case RouteKind::kResult:
     case RouteKind::kWait:
     case RouteKind::kWatch:
+    case RouteKind::kEvents:
       return "GET";
     case RouteKind::kNotFound:
       break;
@@ -99,6 +102,8 @@ absl::string_view GrpcMethodFor(RouteKind kind, absl::string_view method) {
       return "/longrun.v1.Operations/WaitOperation";
     case RouteKind::kWatch:
       return "/longrun.v1.Operations/WatchOperation";
+    case RouteKind::kEvents:
+      return "/longrun.v1.Operations/WatchOperations";
     case RouteKind::kHealthz:
     case RouteKind::kReadyz:
     case RouteKind::kConsole:
@@ -273,6 +278,32 @@ absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view text) {
   }
   if (d < absl::ZeroDuration()) return absl::InvalidArgumentError("timeout: must not be negative");
   return d;
+}
+
+absl::StatusOr<EventsQuery> ParseEventsQuery(const std::map<std::string, std::string>& query,
+                                             absl::string_view last_event_id) {
+  EventsQuery out;
+  if (auto it = query.find("filter"); it != query.end()) out.filter = it->second;
+  absl::string_view source = "cursor";
+  if (auto it = query.find("cursor"); it != query.end()) out.start_after = it->second;
+  last_event_id = absl::StripAsciiWhitespace(last_event_id);
+  if (!last_event_id.empty()) {
+    source = "Last-Event-ID";
+    out.start_after = std::string(last_event_id);
+  }
+  if (!out.start_after.empty() && !store::EventCursor::Decode(out.start_after).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": \"", absl::string_view(out.start_after).substr(0, 64),
+        "\" is not a cursor longrun gave out; pass an event's id as it came"));
+  }
+  if (auto it = query.find("snapshot"); it != query.end()) {
+    if (it->second == "true" || it->second == "1") {
+      out.include_snapshot = true;
+    } else if (it->second != "false" && it->second != "0" && !it->second.empty()) {
+      return absl::InvalidArgumentError("snapshot: must be true or false");
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<int64_t> ParseLastEventId(absl::string_view text) {

@@ -29,6 +29,7 @@ enum class RouteKind {
   kCancel,      // /v1/operations/{id}:cancel
   kWait,        // /v1/operations/{id}:wait
   kWatch,       // /v1/operations/{id}:watch
+  kEvents,      // /v1/events (server-sent events of every matching operation)
 };
 
 struct Route {
@@ -86,6 +87,19 @@ bool WantsRedirect(absl::string_view prefer_header, const std::map<std::string, 
 // :wait's `timeout`: a proto3 JSON duration ("30s", "1.5s") or plain seconds ("30").
 // INVALID_ARGUMENT naming the parameter for anything else or a negative value.
 absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view text);
+
+// GET /v1/events: the stream's start (EventCursorReader::Request) from its query (`filter`,
+// `cursor`, `snapshot`) and its `Last-Event-ID` header, which wins over `cursor` (a browser's
+// EventSource sends it when it reconnects to the same URL). INVALID_ARGUMENT naming the
+// parameter for a malformed cursor or a `snapshot` that is not a boolean; the filter is
+// parsed when the stream starts (the same words as WatchOperations).
+struct EventsQuery {
+  std::string filter;
+  std::string start_after;
+  bool include_snapshot = false;
+};
+absl::StatusOr<EventsQuery> ParseEventsQuery(const std::map<std::string, std::string>& query,
+                                             absl::string_view last_event_id);
 
 // SSE `Last-Event-ID` (a version): "" is none (0). INVALID_ARGUMENT for anything but a
 // non-negative integer.

@@ -14,6 +14,7 @@ TEST(MatchPath, Routes) {
   EXPECT_EQ(MatchPath("/healthz").kind, RouteKind::kHealthz);
   EXPECT_EQ(MatchPath("/readyz").kind, RouteKind::kReadyz);
   EXPECT_EQ(MatchPath("/v1/operations").kind, RouteKind::kOperations);
+  EXPECT_EQ(MatchPath("/v1/events").kind, RouteKind::kEvents);
   const std::string base = std::string("/v1/operations/") + kId;
   for (auto [suffix, kind] : std::vector<std::pair<std::string, RouteKind>>{
            {"", RouteKind::kOperation},
@@ -65,6 +66,8 @@ TEST(Methods, AllowAndScopes) {
             "/longrun.v1.Operations/DeleteOperation");
   EXPECT_EQ(GrpcMethodFor(RouteKind::kResult, "GET"), "/longrun.v1.Operations/GetOperation");
   EXPECT_EQ(GrpcMethodFor(RouteKind::kWatch, "GET"), "/longrun.v1.Operations/WatchOperation");
+  EXPECT_EQ(GrpcMethodFor(RouteKind::kEvents, "GET"), "/longrun.v1.Operations/WatchOperations");
+  EXPECT_EQ(AllowedMethods(RouteKind::kEvents), "GET");
   EXPECT_EQ(GrpcMethodFor(RouteKind::kHealthz, "GET"), "");
 }
 
@@ -146,6 +149,32 @@ TEST(ParseLastEventId, Forms) {
   EXPECT_EQ(*ParseLastEventId(" 17 "), 17);
   EXPECT_THAT(ParseLastEventId("x").status().message(), HasSubstr("Last-Event-ID"));
   EXPECT_FALSE(ParseLastEventId("-3").ok());
+}
+
+TEST(ParseEventsQuery, LastEventIdWinsOverCursor) {
+  auto q = ParseEventsQuery({{"filter", "state = SUCCEEDED"}, {"cursor", "e1.5.2"},
+                             {"snapshot", "true"}},
+                            "");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->filter, "state = SUCCEEDED");
+  EXPECT_EQ(q->start_after, "e1.5.2");
+  EXPECT_TRUE(q->include_snapshot);
+  q = ParseEventsQuery({{"cursor", "e1.5.2"}}, " e1.7.0 ");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->start_after, "e1.7.0");
+  EXPECT_FALSE(q->include_snapshot);
+  EXPECT_EQ(ParseEventsQuery({}, "")->start_after, "");
+}
+
+TEST(ParseEventsQuery, RefusesNamingTheParameter) {
+  EXPECT_THAT(ParseEventsQuery({{"cursor", "nope"}}, "").status().message(),
+              HasSubstr("cursor: \"nope\""));
+  EXPECT_THAT(ParseEventsQuery({{"cursor", "e1.5.2"}}, "17").status().message(),
+              HasSubstr("Last-Event-ID"));
+  EXPECT_THAT(ParseEventsQuery({{"snapshot", "yes"}}, "").status().message(),
+              HasSubstr("snapshot"));
+  EXPECT_EQ(ParseEventsQuery({{"snapshot", "yes"}}, "").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SseEvent, Framing) {

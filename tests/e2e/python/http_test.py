@@ -4,8 +4,11 @@
 Retry-After, polling to done, the 303 to the result, /result while running and after a
 failure, idempotency through Idempotency-Key, list paging, :wait, :cancel, DELETE, the SSE
 :watch stream with Last-Event-ID resumption, the Google JSON error shape, 404/405/413/431,
-slowloris, and auth (401/403 with --auth=token). The process must be alive at the end."""
+slowloris, auth (401/403 with --auth=token), and the /v1/events stream: refusals before it
+starts, filter, snapshot, and Last-Event-ID resumption after a disconnect. The process must
+be alive at the end."""
 
+import http.client
 import json
 import os
 import socket
@@ -132,6 +135,114 @@ def sse_events(http, path, last_event_id=None, limit_seconds=60):
             cur[field] = value
     resp.close()
     return events
+
+
+class SseStream:
+    """An open text/event-stream read event by event, with a deadline per read."""
+
+    def __init__(self, port, path, headers=None):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        self.conn.connect()
+        self.sock = self.conn.sock  # the response takes it over (Connection: close)
+        self.conn.request("GET", path, headers=dict(headers or {}, Accept="text/event-stream"))
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+
+    def next_event(self, seconds):
+        """(id, event, data) of the next event, skipping heartbeats; None at the end of the
+        stream. Fails after `seconds` without one."""
+        self.sock.settimeout(seconds)
+        cur = {}
+        while True:
+            try:
+                raw = self.resp.fp.readline()
+            except socket.timeout:
+                check(False, "no event within %ss" % seconds)  # the stream is unusable now
+            if not raw:
+                return None
+            line = raw.decode().rstrip("\n")
+            if line == "":
+                if cur:
+                    return cur.get("id"), cur.get("event"), cur.get("data")
+            elif not line.startswith(":"):
+                field, _, value = line.partition(": ")
+                cur[field] = value
+
+    def close(self):
+        self.resp.close()
+        self.sock.close()
+
+
+def check_events_stream(env, http):
+    """GET /v1/events: WatchOperations over SSE."""
+    # Refused before the stream starts, with the JSON error shape.
+    s, _, b = http.call("GET", "/v1/events?cursor=nope")
+    check_error(s, b, 400, "INVALID_ARGUMENT", "cursor")
+    s, _, b = http.call("GET", "/v1/events", headers={"Last-Event-ID": "e1.x"})
+    check_error(s, b, 400, "INVALID_ARGUMENT", "Last-Event-ID")
+    s, _, b = http.call("GET", "/v1/events?filter=" + urllib.parse.quote("state = "))
+    check_error(s, b, 400, "INVALID_ARGUMENT")
+    s, _, b = http.call("GET", "/v1/events?snapshot=maybe")
+    check_error(s, b, 400, "INVALID_ARGUMENT", "snapshot")
+    s, hh, b = http.call("POST", "/v1/events")
+    check(s == 405 and hh["Allow"] == "GET", "POST /v1/events: %d" % s)
+
+    batch = "b" + uuid.uuid4().hex[:12]
+    flt = urllib.parse.quote('labels.batch = "%s"' % batch)
+    stream = SseStream(http.port, "/v1/events?filter=" + flt)
+    check(stream.status == 200 and
+          stream.resp.getheader("Content-Type").startswith("text/event-stream"),
+          "events: %d %r" % (stream.status, stream.resp.getheader("Content-Type")))
+    # The headers come once the stream has its starting point: what is submitted now follows.
+    s, _, o = http.call("POST", "/v1/operations", {"kind": "demo.echo", "input": {},
+                                                   "labels": {"batch": batch}})
+    check(s == 202, "submit %d %r" % (s, o))
+    names = {o["name"]}
+    first = stream.next_event(30)
+    check(first is not None, "the events stream ended")
+    check(first[1] is None and json.loads(first[2])["name"] in names, "first event %r" % (first,))
+    last_id = first[0]
+    stream.close()  # disconnect: what follows is only in the log
+    for i in range(5):
+        s, _, o = http.call("POST", "/v1/operations", {"kind": "demo.sleep",
+                                                       "input": {"seconds": 0.2 * i},
+                                                       "labels": {"batch": batch}})
+        names.add(o["name"])
+        http.call("POST", "/v1/operations", {"kind": "demo.echo", "input": {},
+                                             "labels": {"batch": "other"}})
+    for name in names:
+        s, _, w = http.call("GET", "/v1/%s:wait?timeout=30s" % name)
+        check(s == 200 and w["done"], "wait %s: %r" % (name, w))
+    # Resume: Last-Event-ID wins over the (here unusable) cursor parameter; every later
+    # terminal event follows, in order per operation, and only matching operations.
+    resumed = SseStream(http.port, "/v1/events?cursor=nope&filter=" + flt,
+                        {"Last-Event-ID": last_id})
+    check(resumed.status == 200, "resume: %d" % resumed.status)
+    versions, done = {}, set()
+    first_name = json.loads(first[2])["name"]
+    if json.loads(first[2])["done"]:
+        done.add(first_name)
+    while done != names:
+        ev = resumed.next_event(30)
+        check(ev is not None, "the resumed stream ended; missing %s" % (names - done))
+        op = json.loads(ev[2])
+        check(op["name"] in names and op["metadata"]["labels"]["batch"] == batch,
+              "filter let through %r" % op)
+        v = int(op["metadata"]["version"])
+        check(v >= versions.get(op["name"], 0), "%s went back to version %d" % (op["name"], v))
+        versions[op["name"]] = v
+        if op["done"]:
+            done.add(op["name"])
+        env.check_alive()
+    resumed.close()
+    # snapshot=true: every matching operation as it is now, each carrying the start cursor.
+    snap = SseStream(http.port, "/v1/events?snapshot=true&filter=" + flt)
+    got = [snap.next_event(30) for _ in names]
+    check({json.loads(e[2])["name"] for e in got} == names and
+          all(json.loads(e[2])["done"] for e in got) and len({e[0] for e in got}) == 1,
+          "snapshot: %r" % got)
+    snap.close()
+    say("# /v1/events: %d operations resumed after a disconnect, filter and snapshot" % len(names))
 
 
 def run(env, stubs):
@@ -285,6 +396,8 @@ def run(env, stubs):
     check(s == 200 and hs["content-type"].startswith("text/event-stream") and
           ("id: %d" % versions[-1]) in body, "curl watch: %d %r" % (s, body[:200]))
 
+    check_events_stream(env, http)
+
     # -- malformed requests: bounded answers, the process stays up -------------------------
     got, secs, closed = raw_exchange(
         port, b"POST /v1/operations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n", 10)
@@ -315,6 +428,7 @@ def run(env, stubs):
 
     reader = new_key("tenant-a", "operations.read")
     writer = new_key("tenant-a", "operations.submit,operations.read")
+    submit_only = new_key("tenant-a", "operations.submit")
     auth_port_file = os.path.join(env.tmp, "http-auth.port")
     env.spawn("longrun-api-auth", [env.binary("longrun-api"), "--listen=127.0.0.1:0",
                                    "--database-url=" + env.db_url, "--auth=token",
@@ -338,9 +452,28 @@ def run(env, stubs):
     s, _, b = ahttp.call("GET", "/v1/operations/%s" % oid,
                          headers={"Authorization": "Bearer " + reader})
     check_error(s, b, 404, "NOT_FOUND")
+    # /v1/events: the WatchOperations scope (operations.read).
+    s, _, b = ahttp.call("GET", "/v1/events")
+    check_error(s, b, 401, "UNAUTHENTICATED")
+    s, _, b = ahttp.call("GET", "/v1/events", headers={"Authorization": "Bearer " + submit_only})
+    check_error(s, b, 403, "PERMISSION_DENIED")
+    tenant_stream = SseStream(ahttp.port, "/v1/events", {"Authorization": "Bearer " + reader})
+    check(tenant_stream.status == 200, "events with operations.read: %d" % tenant_stream.status)
+    tenant_stream.close()
     s, _, b = ahttp.call("GET", "/healthz")
     check(s == 200, "healthz needs no credential: %d" % s)
     env.check_alive()
+
+    # -- shutdown: an open /v1/events stream ends with `event: error` and where to resume ----
+    stream = SseStream(port, "/v1/events")
+    check(stream.status == 200, "events before shutdown: %d" % stream.status)
+    env.stop(next(p for name, p, _ in env.procs if name == "longrun-api"))
+    ev = stream.next_event(30)
+    check(ev is not None and ev[1] == "error" and ev[0], "last event %r" % (ev,))
+    err = json.loads(ev[2])["error"]
+    check(err["status"] == "UNAVAILABLE" and ev[0] in err["message"], "shutdown error %r" % err)
+    check(stream.next_event(30) is None, "the stream did not end after its error")
+    stream.close()
 
 
 if __name__ == "__main__":
