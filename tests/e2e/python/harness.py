@@ -46,7 +46,8 @@ STUB_MODULES = {
 # with python3-protobuf).
 PROTO_IMPORTS = {
     "google/longrunning/operations.proto": ["google/rpc/status.proto"],
-    "longrun/v1/operations.proto": ["google/rpc/status.proto",
+    "longrun/v1/operations.proto": ["google/rpc/status.proto", "google/api/http.proto",
+                                    "google/api/annotations.proto",
                                     "google/longrunning/operations.proto"],
     "longrun/v1/workers.proto": ["google/rpc/status.proto"],
 }
