@@ -184,7 +184,8 @@ LoopStats HttpLoop(std::vector<std::unique_ptr<HttpConn>>& conns, int64_t n, int
   std::atomic<int64_t> errors{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
-  const std::string auth = token.empty() ? "" : absl::StrCat("authorization: Bearer ", token, "\r\n");
+  const std::string auth =
+      token.empty() ? "" : absl::StrCat("authorization: Bearer ", token, "\r\n");
   auto work = [&](HttpConn& conn) {
     std::string body;
     for (;;) {
@@ -246,7 +247,9 @@ RunResult RunHttpSubmit(const Options& o, int run, Params& params) {
     params.Add("cleanup", o.cleanup ? "cancel (gRPC, --server)" : "none");
   }
   RunResult r;
-  if (o.http_addr.empty()) return Fail(r, absl::InvalidArgumentError("http-submit needs --http-addr"));
+  if (o.http_addr.empty()) {
+    return Fail(r, absl::InvalidArgumentError("http-submit needs --http-addr"));
+  }
   std::vector<std::unique_ptr<HttpConn>> conns;
   for (int64_t i = 0; i < o.c; ++i) {
     conns.push_back(std::make_unique<HttpConn>(o.http_addr, o.rpc_timeout));

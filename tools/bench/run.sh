@@ -10,7 +10,8 @@
 # remote-drain pickup watch event-lag webhooks; http-submit only when named, and then the api
 # also serves HTTP/JSON on a loopback port, passed as --http-addr) with the given flags passed
 # to each (webhooks starts an api of its own, with webhooks on, beside this one), then stops
-# the api (SIGTERM by PID), drops the database and stops the cluster. Exit status: 1 if any mode failed.
+# the api (SIGTERM by PID), drops the database and stops the cluster. Exit status: 1 if any
+# mode failed.
 #
 # Environment:
 #   RUNS=3         repeat each mode; longrun-bench prints every run and the median
@@ -149,7 +150,11 @@ http_addr_flag=()
 if [ ${#http_flags[@]} -gt 0 ]; then
   # The HTTP port file is written right after the gRPC one; wait for it briefly.
   for _ in $(seq 1 50); do [ -s "$logs/api.http.port" ] && break; sleep 0.1; done
-  [ -s "$logs/api.http.port" ] || { echo "run.sh: no $logs/api.http.port; $logs/api.log:" >&2; tail -20 "$logs/api.log" >&2; exit 1; }
+  if [ ! -s "$logs/api.http.port" ]; then
+    echo "run.sh: no $logs/api.http.port; $logs/api.log:" >&2
+    tail -20 "$logs/api.log" >&2
+    exit 1
+  fi
   http_addr_flag=(--http-addr="127.0.0.1:$(cat "$logs/api.http.port")")
   echo "    HTTP/JSON on ${http_addr_flag[0]#--http-addr=}" >&2
 fi
