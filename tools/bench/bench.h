@@ -19,6 +19,7 @@ namespace longrun::bench {
 struct Options {
   std::string mode;
   std::string server = "127.0.0.1:50051";
+  std::string http_addr;     // http-submit: HOST:PORT of longrun-api --http-listen
   std::string database_url;
   int64_t channels = 4;
   bool json = false;
@@ -56,6 +57,7 @@ struct Options {
 RunResult RunBaseline(const Options& o, int run, Params& params);
 RunResult RunSubmit(const Options& o, int run, Params& params);
 RunResult RunPoll(const Options& o, int run, Params& params);
+RunResult RunHttpSubmit(const Options& o, int run, Params& params);
 RunResult RunE2e(const Options& o, int run, Params& params);
 RunResult RunDrain(const Options& o, int run, Params& params);
 RunResult RunRemoteDrain(const Options& o, int run, Params& params);

@@ -1,7 +1,7 @@
 // longrun-bench: an async gRPC load generator for longrun (docs/BENCHMARKS.md).
 //
-//   longrun-bench MODE [flags]     MODE: baseline submit poll e2e drain remote-drain idle-leases pickup watch
-//                                        webhooks event-lag metrics-cost
+//   longrun-bench MODE [flags]     MODE: baseline submit http-submit poll e2e drain remote-drain
+//                                        idle-leases pickup watch webhooks event-lag metrics-cost
 #include <unistd.h>
 
 #include <chrono>
@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
   int64_t api_pid = 0, pg_pid = 0;
   longrun::FlagSet flags("longrun-bench", kUsage);
   flags.String("server", &o.server, "longrun-api address");
+  flags.String("http-addr", &o.http_addr,
+               "http-submit: HOST:PORT of the api's HTTP/JSON listener (--http-listen)");
   flags.String("database-url", &o.database_url,
                "PostgreSQL URL (e2e, drain: required; pickup, watch: for the worker)",
                "LONGRUN_DATABASE_URL");
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
   flags.Int("n", &o.n, "calls / jobs / pickups (-1: the mode's default, see above)");
   flags.Int("c", &o.c,
             "calls outstanding (closed loop); watch: streams opening at once (-1: default)");
-  flags.Int("warmup", &o.warmup, "baseline, submit, poll: unmeasured calls first");
+  flags.Int("warmup", &o.warmup, "baseline, submit, http-submit, poll: unmeasured calls first");
   flags.Int("ops", &o.ops, "poll: operations polled round-robin");
   flags.Int("workers", &o.workers,
             "worker processes to start (-1: 1; 0: none, use running workers)");
@@ -180,6 +182,7 @@ int main(int argc, char** argv) {
       m == "e2e" || m == "drain" || m == "remote-drain" || m == "webhooks" || m == "event-lag";
   if (m == "baseline") fn = longrun::bench::RunBaseline;
   if (m == "submit") fn = longrun::bench::RunSubmit;
+  if (m == "http-submit") fn = longrun::bench::RunHttpSubmit;
   if (m == "poll") fn = longrun::bench::RunPoll;
   if (m == "e2e") fn = longrun::bench::RunE2e;
   if (m == "drain") fn = longrun::bench::RunDrain;
@@ -223,6 +226,7 @@ int main(int argc, char** argv) {
   }
   if (o.max_errors < 0) return Usage("--max-errors must not be negative");
   if (job_mode && o.database_url.empty()) return Usage(m + " needs --database-url");
+  if (m == "http-submit" && o.http_addr.empty()) return Usage("http-submit needs --http-addr");
   if (m == "watch" && o.api_pid <= 0) return Usage("watch needs --api-pid=PID of longrun-api");
 
   longrun::bench::Params params;

@@ -7,9 +7,11 @@
 # creates a fresh database bench_<n> for this invocation, migrates it, starts longrun-api on
 # a loopback port of its choosing (its PID and the postmaster's are passed to every mode as
 # --api-pid and --pg-pid), runs the modes in order (default: baseline submit poll e2e drain
-# remote-drain pickup watch event-lag webhooks) with the given flags passed to each (webhooks
-# starts an api of its own, with webhooks on, beside this one), then stops the api (SIGTERM by PID),
-# drops the database and stops the cluster. Exit status: 1 if any mode failed.
+# remote-drain pickup watch event-lag webhooks; http-submit only when named, and then the api
+# also serves HTTP/JSON on a loopback port, passed as --http-addr) with the given flags passed
+# to each (webhooks starts an api of its own, with webhooks on, beside this one), then stops
+# the api (SIGTERM by PID), drops the database and stops the cluster. Exit status: 1 if any
+# mode failed.
 #
 # Environment:
 #   RUNS=3         repeat each mode; longrun-bench prints every run and the median
@@ -26,6 +28,7 @@
 #   tools/bench/run.sh                                  # every mode, default sizes
 #   tools/bench/run.sh --n=2000 --watchers=200          # every mode, small
 #   RUNS=3 tools/bench/run.sh submit e2e --json         # JSON, three runs each
+#   RUNS=3 tools/bench/run.sh submit http-submit        # Submit over gRPC, then over HTTP/1.1
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$root/build/bin"
@@ -114,10 +117,17 @@ CHECKPOINT;
 SQL
   echo "    seeded in $(( $(date +%s) - seed_start ))s" >&2
 fi
-# Port 0: the api picks a free port and writes it to --port-file.
+# Port 0: the api picks a free port and writes it to --port-file. The HTTP/JSON listener is
+# on only when http-submit is among the modes (the others run against the api as before).
+http_flags=()
+for mode in "${modes[@]}"; do
+  if [ "$mode" = http-submit ]; then
+    http_flags=(--http-listen=127.0.0.1:0 --http-port-file="$logs/api.http.port")
+  fi
+done
 # shellcheck disable=SC2086
 "$bin/longrun-api" --listen=127.0.0.1:0 --port-file="$logs/api.port" --database-url="$url" \
-  ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &
+  "${http_flags[@]}" ${API_FLAGS:-} >"$logs/api.log" 2>&1 9>&- &
 api_pid=$!
 up=0
 server=""
@@ -136,6 +146,18 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$up" = 1 ] || { echo "run.sh: longrun-api did not come up; $logs/api.log:" >&2; tail -20 "$logs/api.log" >&2; exit 1; }
+http_addr_flag=()
+if [ ${#http_flags[@]} -gt 0 ]; then
+  # The HTTP port file is written right after the gRPC one; wait for it briefly.
+  for _ in $(seq 1 50); do [ -s "$logs/api.http.port" ] && break; sleep 0.1; done
+  if [ ! -s "$logs/api.http.port" ]; then
+    echo "run.sh: no $logs/api.http.port; $logs/api.log:" >&2
+    tail -20 "$logs/api.log" >&2
+    exit 1
+  fi
+  http_addr_flag=(--http-addr="127.0.0.1:$(cat "$logs/api.http.port")")
+  echo "    HTTP/JSON on ${http_addr_flag[0]#--http-addr=}" >&2
+fi
 echo "==> database $db, longrun-api $server (pid $api_pid), postmaster pid $pg_pid" >&2
 echo "    logs: $logs" >&2
 
@@ -145,7 +167,7 @@ for mode in "${modes[@]}"; do
   set +e
   timeout -k 30 "${MODE_TIMEOUT:-1800}" "$bin/longrun-bench" "$mode" --server="$server" \
     --database-url="$url" --api-pid="$api_pid" --pg-pid="$pg_pid" --runs="${RUNS:-1}" \
-    --log-dir="$logs" --worker-flags="${WORKER_FLAGS:-}" "${flags[@]}" 9>&-
+    --log-dir="$logs" --worker-flags="${WORKER_FLAGS:-}" "${http_addr_flag[@]}" "${flags[@]}" 9>&-
   rc=$?
   set -e
   [ "$rc" = 0 ] || failed+=("$mode (exit $rc)")
