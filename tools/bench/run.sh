@@ -13,6 +13,16 @@
 # the api (SIGTERM by PID), drops the database and stops the cluster. Exit status: 1 if any
 # mode failed.
 #
+# `peers` (only when named) is a same-cluster comparison with graphile-worker: it copies
+# peer-bench's graphile.mjs to build/peer-bench (npm ci there once; PEER_BENCH=DIR/peers picks
+# the source, default ../shared/peer-bench/peers next to the checkout), runs it RUNS times
+# against its own database <db>_gw in the same cluster (batch and single adds, two drains,
+# sequential pickups), then longrun-bench drain, submit (--c=PEERS_C, default 32 like
+# graphile's addJob x32) and pickup against this api, and prints one table of medians and
+# ratios: drain jobs/s, Submit rps against addJob x32 jobs/s, pickup p50 ms. Sizes: --n (or
+# PEERS_N, default 20000) jobs, PEERS_PICKUPS (default 200) pickups; each graphile run is
+# killed after PEERS_TIMEOUT seconds (default 600). Files: peers-*.json* in the logs folder.
+#
 # Environment:
 #   RUNS=3         repeat each mode; longrun-bench prints every run and the median
 #   API_FLAGS=...  extra longrun-api flags, e.g. "--db-pool-size=16"
@@ -29,6 +39,7 @@
 #   tools/bench/run.sh --n=2000 --watchers=200          # every mode, small
 #   RUNS=3 tools/bench/run.sh submit e2e --json         # JSON, three runs each
 #   RUNS=3 tools/bench/run.sh submit http-submit        # Submit over gRPC, then over HTTP/1.1
+#   RUNS=3 tools/bench/run.sh peers                     # longrun against graphile-worker
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$root/build/bin"
@@ -82,6 +93,8 @@ cleanup() {
   else
     if [ -n "$db" ]; then
       psql "${base_url%/*}/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+      psql "${base_url%/*}/postgres" -qAtc "DROP DATABASE IF EXISTS ${db}_gw" >/dev/null 2>&1 ||
+        true
     fi
     "$root/tools/dev/pg.sh" stop "$pgdir" 9>&- || true
   fi
@@ -161,16 +174,76 @@ fi
 echo "==> database $db, longrun-api $server (pid $api_pid), postmaster pid $pg_pid" >&2
 echo "    logs: $logs" >&2
 
+# The `peers` pseudo-mode (see the top of this file). Returns non-zero if a part failed.
+run_peers() {
+  local n=${PEERS_N:-20000} pickups=${PEERS_PICKUPS:-200} c=${PEERS_C:-32} runs=${RUNS:-1}
+  local a pflags=() src node gw_url rc=0 r
+  for a in "${flags[@]}"; do
+    case "$a" in
+      --n=*) n=${a#--n=} ;;
+      --c=* | --json) ;;
+      *) pflags+=("$a") ;;
+    esac
+  done
+  if ! [[ "$n" =~ ^[0-9]+$ && "$pickups" =~ ^[0-9]+$ ]] || (( n < 100 || n > 200000 )) ||
+      (( pickups < 10 || pickups > 2000 )); then
+    echo "run.sh: peers needs --n (PEERS_N) in 100..200000, PEERS_PICKUPS in 10..2000" >&2
+    return 1
+  fi
+  src=${PEER_BENCH:-$root/../shared/peer-bench/peers}
+  [ -d "$src" ] || src=/work/shared/peer-bench/peers
+  node=$("$root/tools/bench/peers/install.sh" "$src" "$root/build/peer-bench" 9>&-) || return 1
+  psql "${base_url%/*}/postgres" -qAtc "CREATE DATABASE ${db}_gw" >/dev/null || return 1
+  gw_url="${base_url%/*}/${db}_gw"
+  : >"$logs/peers-graphile.jsonl"
+  local gw_version
+  gw_version=$("$node" -p \
+    "require('$root/build/peer-bench/node_modules/graphile-worker/package.json').version")
+  for r in $(seq 1 "$runs"); do
+    echo "==> peers: graphile-worker $gw_version run $r/$runs (n $n, pickups $pickups," \
+      "database ${db}_gw)" >&2
+    psql "$gw_url" -qAtc CHECKPOINT >/dev/null
+    (cd "$root/build/peer-bench" &&
+      DATABASE_URL="$gw_url" RUN="$r" LABEL=graphile-worker N="$n" LAT_JOBS="$pickups" \
+        MAX_SECS=$(( ${PEERS_TIMEOUT:-600} - 30 )) timeout -k 10 "${PEERS_TIMEOUT:-600}" \
+        "$node" graphile.mjs >>"$logs/peers-graphile.jsonl" 2>>"$logs/peers-graphile.err" 9>&-) ||
+      { echo "run.sh: graphile-worker run $r failed; $logs/peers-graphile.err:" >&2
+        tail -5 "$logs/peers-graphile.err" >&2; rc=1; }
+  done
+  psql "${base_url%/*}/postgres" -qAtc "DROP DATABASE IF EXISTS ${db}_gw" >/dev/null || true
+  local m mflags
+  for m in drain submit pickup; do
+    mflags=(--n="$n")
+    [ "$m" = submit ] && mflags+=(--c="$c")
+    [ "$m" = pickup ] && mflags=(--n="$pickups")
+    echo "==> peers: longrun-bench $m ${mflags[*]}" >&2
+    psql "$url" -qAtc CHECKPOINT >/dev/null
+    timeout -k 30 "${MODE_TIMEOUT:-1800}" "$bin/longrun-bench" "$m" --server="$server" \
+      --database-url="$url" --api-pid="$api_pid" --pg-pid="$pg_pid" --runs="$runs" \
+      --log-dir="$logs" --worker-flags="${WORKER_FLAGS:-}" "${pflags[@]}" "${mflags[@]}" \
+      --json >"$logs/peers-$m.json" 9>&- || { echo "run.sh: peers: longrun $m failed" >&2; rc=1; }
+  done
+  echo "==> peers: same cluster, medians of $runs run(s); longrun drain 1 worker x 256," \
+    "Submit c $c; graphile-worker concurrentJobs 24, addJob x32" >&2
+  /usr/bin/python3 "$root/tools/bench/peers/table.py" "$logs" || rc=1
+  return "$rc"
+}
+
 failed=()
 for mode in "${modes[@]}"; do
-  echo "==> longrun-bench $mode" >&2
-  set +e
-  timeout -k 30 "${MODE_TIMEOUT:-1800}" "$bin/longrun-bench" "$mode" --server="$server" \
-    --database-url="$url" --api-pid="$api_pid" --pg-pid="$pg_pid" --runs="${RUNS:-1}" \
-    --log-dir="$logs" --worker-flags="${WORKER_FLAGS:-}" "${http_addr_flag[@]}" "${flags[@]}" 9>&-
-  rc=$?
-  set -e
-  [ "$rc" = 0 ] || failed+=("$mode (exit $rc)")
+  if [ "$mode" = peers ]; then
+    run_peers || failed+=("peers")
+  else
+    echo "==> longrun-bench $mode" >&2
+    set +e
+    timeout -k 30 "${MODE_TIMEOUT:-1800}" "$bin/longrun-bench" "$mode" --server="$server" \
+      --database-url="$url" --api-pid="$api_pid" --pg-pid="$pg_pid" --runs="${RUNS:-1}" \
+      --log-dir="$logs" --worker-flags="${WORKER_FLAGS:-}" "${http_addr_flag[@]}" "${flags[@]}" \
+      9>&-
+    rc=$?
+    set -e
+    [ "$rc" = 0 ] || failed+=("$mode (exit $rc)")
+  fi
   if ! kill -0 "$api_pid" 2>/dev/null; then
     echo "run.sh: longrun-api exited during $mode; $logs/api.log:" >&2
     tail -20 "$logs/api.log" >&2
