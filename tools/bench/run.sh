@@ -19,7 +19,8 @@
 # against its own database <db>_gw in the same cluster (batch and single adds, two drains,
 # sequential pickups), then longrun-bench drain, submit (--c=PEERS_C, default 32 like
 # graphile's addJob x32) and pickup against this api, and prints one table of medians and
-# ratios: drain jobs/s, Submit rps against addJob x32 jobs/s, pickup p50 ms. Sizes: --n (or
+# ratios: drain jobs/s, Submit rps against addJob x32 jobs/s, pickup and done p50 ms (the
+# table ends with what each clock measures). Sizes: --n (or
 # PEERS_N, default 20000) jobs, PEERS_PICKUPS (default 200) pickups; each graphile run is
 # killed after PEERS_TIMEOUT seconds (default 600). Files: peers-*.json* in the logs folder.
 #
