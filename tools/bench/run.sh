@@ -20,9 +20,9 @@
 # sequential pickups), then longrun-bench drain, submit (--c=PEERS_C, default 32 like
 # graphile's addJob x32) and pickup against this api, and prints one table of medians and
 # ratios: drain jobs/s, Submit rps against addJob x32 jobs/s, pickup and done p50 ms (the
-# table ends with what each clock measures). Sizes: --n (or
-# PEERS_N, default 20000) jobs, PEERS_PICKUPS (default 200) pickups; each graphile run is
-# killed after PEERS_TIMEOUT seconds (default 600). Files: peers-*.json* in the logs folder.
+# table ends with what each clock measures). Sizes: --n (or PEERS_N, default 20000) jobs,
+# PEERS_PICKUPS (default 200) pickups; each graphile run is killed after PEERS_TIMEOUT seconds
+# (default 600). Files: peers-*.json* in the logs folder.
 #
 # Environment:
 #   RUNS=3         repeat each mode; longrun-bench prints every run and the median
