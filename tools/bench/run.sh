@@ -192,7 +192,8 @@ run_peers() {
     return 1
   fi
   src=${PEER_BENCH:-$root/../shared/peer-bench/peers}
-  [ -d "$src" ] || src=/work/shared/peer-bench/peers
+  # (a worktree under /work/wt has no ../shared next to it)
+  [ -n "${PEER_BENCH:-}" ] || [ -d "$src" ] || src=/work/shared/peer-bench/peers
   node=$("$root/tools/bench/peers/install.sh" "$src" "$root/build/peer-bench" 9>&-) || return 1
   psql "${base_url%/*}/postgres" -qAtc "CREATE DATABASE ${db}_gw" >/dev/null || return 1
   gw_url="${base_url%/*}/${db}_gw"
