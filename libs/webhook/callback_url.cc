@@ -89,21 +89,4 @@ absl::StatusOr<CallbackUrl> ParseCallbackUrl(absl::string_view url, bool allow_i
   return out;
 }
 
-absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
-                                                const CallbackPolicy& policy) {
-  absl::StatusOr<CallbackUrl> out = ParseCallbackUrl(url, policy.allow_insecure);
-  if (!out.ok()) return out;
-  absl::string_view bare = out->host;
-  absl::ConsumePrefix(&bare, "[");
-  absl::ConsumeSuffix(&bare, "]");
-  if (std::optional<IpAddress> literal = IpAddress::Parse(bare); literal.has_value()) {
-    if (std::optional<std::string> why = RefusalReason(policy.addresses, *literal)) {
-      return Invalid(absl::StrCat("address ", literal->ToString(), " is ", *why,
-                                  ", which longrun refuses; allow the range with "
-                                  "--webhook-allow-cidrs"));
-    }
-  }
-  return out;
-}
-
 }  // namespace longrun::webhook

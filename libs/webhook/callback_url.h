@@ -1,11 +1,11 @@
-// Callback URL validation, shared by the api's Submit (ValidateCallbackUrl) and the
-// deliverer (which re-parses the stored URL for its port and checks it again, since the
-// flags may have changed since Submit).
+// Callback URL parsing, shared by the api's Submit and the deliverer (which re-parses the
+// stored URL for its port and checks it again, since the flags may have changed since
+// Submit).
 //
 // Accepted: https://host[:port]/path?query, at most 2048 bytes, no user:password part, no
-// fragment; http only with --webhook-allow-insecure. A host that is an IP literal must pass
-// the address policy (address_policy.h) already at Submit; names are resolved and checked
-// only at delivery, where the answer is pinned.
+// fragment; http only with --webhook-allow-insecure. Addresses, IP literals included, are
+// checked only at delivery (VetHost, address_policy.h), where the answer is pinned and a
+// refusal is recorded in the operation's callback state.
 #ifndef LONGRUN_WEBHOOK_CALLBACK_URL_H_
 #define LONGRUN_WEBHOOK_CALLBACK_URL_H_
 
@@ -33,12 +33,7 @@ struct CallbackUrl {
 };
 
 // INVALID_ARGUMENT with a message starting "callback.url: " when the URL is not acceptable.
-// For Submit.
-absl::StatusOr<CallbackUrl> ValidateCallbackUrl(absl::string_view url,
-                                                const CallbackPolicy& policy);
-
-// ValidateCallbackUrl without the address check: the deliverer's parse, which leaves the
-// address to VetHost (a refused address is retried, a malformed URL is not).
+// The address is left to VetHost (a refused address is retried, a malformed URL is not).
 absl::StatusOr<CallbackUrl> ParseCallbackUrl(absl::string_view url, bool allow_insecure);
 
 }  // namespace longrun::webhook

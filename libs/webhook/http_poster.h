@@ -23,8 +23,8 @@
 namespace longrun::webhook {
 
 struct PostRequest {
-  std::string url;     // as stored (normalized by ValidateCallbackUrl)
-  std::string host;    // the URL's host as ValidateCallbackUrl returns it
+  std::string url;     // as stored (normalized by ParseCallbackUrl)
+  std::string host;    // the URL's host as ParseCallbackUrl returns it
   int port = 0;        // the URL's port
   IpAddress address;   // the vetted address to connect to, and no other
   std::vector<std::pair<std::string, std::string>> headers;  // besides content-type and UA

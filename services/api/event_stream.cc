@@ -228,15 +228,12 @@ EventsReactor::EventsReactor(ApiDeps deps, EventPoller& poller, absl::StatusOr<C
     FinishWith(caller.status());
     return;
   }
-  if (deps_.watch_limits != nullptr) {
-    if (!deps_.watch_limits->Acquire(caller_.tenant)) {
-      FinishWith(absl::ResourceExhaustedError(absl::StrCat(
-          "tenant \"", caller_.tenant, "\" already has ", deps_.watch_limits->per_tenant(),
-          " watch streams open on this server (--max-watches-per-tenant); close one")));
-      return;
-    }
-    counted_ = true;
+  absl::StatusOr<bool> counted = AcquireWatch(deps_.watch_limits, caller_.tenant);
+  if (!counted.ok()) {
+    FinishWith(counted.status());
+    return;
   }
+  counted_ = *counted;
   if (!PostRead()) {
     FinishWith(absl::ResourceExhaustedError("server is overloaded or shutting down; retry"));
   }

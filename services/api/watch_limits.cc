@@ -1,5 +1,7 @@
 #include "services/api/watch_limits.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace longrun::api {
 
 bool WatchLimits::Acquire(absl::string_view tenant) {
@@ -18,6 +20,18 @@ void WatchLimits::Release(absl::string_view tenant) {
   auto it = open_.find(tenant);
   if (it == open_.end()) return;
   if (--it->second <= 0) open_.erase(it);
+}
+
+absl::StatusOr<bool> AcquireWatch(WatchLimits* limits, absl::string_view tenant,
+                                  absl::string_view instead) {
+  if (limits == nullptr) return false;
+  if (!limits->Acquire(tenant)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "tenant \"", tenant, "\" already has ", limits->per_tenant(),
+        " watch streams open on this server (--max-watches-per-tenant); close one",
+        instead.empty() ? "" : ", or ", instead));
+  }
+  return true;
 }
 
 }  // namespace longrun::api

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace longrun::api {
@@ -26,6 +27,13 @@ class WatchLimits {
   std::mutex mu_;
   absl::flat_hash_map<std::string, int64_t> open_;
 };
+
+// Takes one of `tenant`'s streams from `limits` (nullptr: no cap). true: one was taken (give
+// it back with Release when the stream ends); false: there is no cap. RESOURCE_EXHAUSTED
+// naming --max-watches-per-tenant when the tenant is at the cap; `instead` (optional) ends
+// the message with what to do instead.
+absl::StatusOr<bool> AcquireWatch(WatchLimits* limits, absl::string_view tenant,
+                                  absl::string_view instead = "");
 
 }  // namespace longrun::api
 

@@ -83,16 +83,13 @@ WatchReactor::WatchReactor(ApiDeps deps, absl::StatusOr<Caller> caller, const st
     return;
   }
   // The per-tenant cap first, so a stream over it gets nothing but the refusal.
-  if (deps_.watch_limits != nullptr) {
-    if (!deps_.watch_limits->Acquire(caller_.tenant)) {
-      FinishWith(absl::ResourceExhaustedError(absl::StrCat(
-          "tenant \"", caller_.tenant, "\" already has ", deps_.watch_limits->per_tenant(),
-          " WatchOperation streams open on this server (--max-watches-per-tenant); close "
-          "one, or poll with GetOperation or WaitOperation")));
-      return;
-    }
-    counted_ = true;
+  absl::StatusOr<bool> counted =
+      AcquireWatch(deps_.watch_limits, caller_.tenant, "poll with GetOperation or WaitOperation");
+  if (!counted.ok()) {
+    FinishWith(counted.status());
+    return;
   }
+  counted_ = *counted;
   absl::Time deadline = absl::InfiniteFuture();
   if (deps_.max_watch_duration < absl::InfiniteDuration()) {
     deadline = deps_.hub.clock().Now() + deps_.max_watch_duration;

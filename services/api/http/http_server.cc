@@ -835,12 +835,11 @@ class Session : public std::enable_shared_from_this<Session> {
                                 const Caller& caller, const std::string& name) {
     absl::StatusOr<int64_t> resume = ParseLastEventId(Sv(req["Last-Event-ID"]));
     if (!resume.ok()) return Error(resume.status());
-    std::optional<Response> refused;
-    const bool counted = AcquireWatch(caller, refused);
-    if (refused.has_value()) return refused;
+    absl::StatusOr<bool> counted = AcquireWatch(deps().watch_limits, caller.tenant, "poll");
+    if (!counted.ok()) return Error(counted.status());
     // The stream takes the connection over; this session ends here.
     --state_->in_flight;
-    auto* watch = new SseWatch(state_, caller, std::move(stream_), *resume, counted);
+    auto* watch = new SseWatch(state_, caller, std::move(stream_), *resume, *counted);
     watch->Begin(name);
     return std::nullopt;
   }
@@ -853,32 +852,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     absl::StatusOr<EventsQuery> q = ParseEventsQuery(query, Sv(req["Last-Event-ID"]));
     if (!q.ok()) return Error(q.status());
-    std::optional<Response> refused;
-    const bool counted = AcquireWatch(caller, refused);
-    if (refused.has_value()) return refused;
+    absl::StatusOr<bool> counted = AcquireWatch(deps().watch_limits, caller.tenant);
+    if (!counted.ok()) return Error(counted.status());
     --state_->in_flight;  // the stream takes the connection over
     auto* events = new SseEvents(state_, caller, std::move(stream_),
                                  {.filter = q->filter,
                                   .start_after = q->start_after,
                                   .include_snapshot = q->include_snapshot,
                                   .resume_field = "cursor"},
-                                 counted);
+                                 *counted);
     events->Begin();
     return std::nullopt;
-  }
-
-  // One of the caller's tenant's --max-watches-per-tenant; true if it counts against them,
-  // `refused` set when the tenant has none left.
-  bool AcquireWatch(const Caller& caller, std::optional<Response>& refused) {
-    if (deps().watch_limits == nullptr) return false;
-    if (!deps().watch_limits->Acquire(caller.tenant)) {
-      refused = Error(absl::ResourceExhaustedError(absl::StrCat(
-          "tenant \"", caller.tenant, "\" already has ", deps().watch_limits->per_tenant(),
-          " watch streams open on this server (--max-watches-per-tenant); close one, or "
-          "poll")));
-      return false;
-    }
-    return true;
   }
 
   friend class HttpWait;
