@@ -7,17 +7,15 @@ namespace longrun::worker {
 EventPruneRunResult EventPruneLoop::RunOnce() {
   static log::RateLimiter error_log(absl::Seconds(60));
   EventPruneRunResult out;
-  for (int round = 0; round < config_.max_batches; ++round) {
-    auto n = events_.EventPrune(config_.retention, config_.batch);
-    if (!n.ok()) {
-      if (error_log.Allow()) {
-        LONGRUN_LOG(kWarning, "event_prune_failed", {{"error", n.status().message()}});
-      }
-      out.ok = false;
-      break;
+  const PacedResult r = RunPacedBatches(
+      config_.batch, config_.pacing,
+      [this] { return events_.EventPrune(config_.retention, config_.batch); }, stopping_);
+  out.deleted = static_cast<int>(r.done);
+  if (!r.status.ok()) {
+    if (error_log.Allow()) {
+      LONGRUN_LOG(kWarning, "event_prune_failed", {{"error", r.status.message()}});
     }
-    out.deleted += *n;
-    if (*n < config_.batch || (stopping_ && stopping_())) break;
+    out.ok = false;
   }
   if (out.deleted > 0) LONGRUN_LOG(kInfo, "events_pruned", {{"count", out.deleted}});
   return out;

@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "libs/store/event_log.h"
+#include "libs/worker/paced_batches.h"
 
 namespace longrun::worker {
 
@@ -15,7 +16,7 @@ struct EventPruneConfig {
   absl::Duration interval = absl::Minutes(1);
   absl::Duration retention = absl::Hours(24);
   int batch = 5000;
-  int max_batches = 20;  // per pass
+  Pacing pacing;
 };
 
 struct EventPruneRunResult {

@@ -28,7 +28,7 @@ class ScriptedEventLog : public store::EventLog {
 TEST(EventPruneLoopTest, DeletesFullBatchesUntilAShortOne) {
   ScriptedEventLog log;
   log.results = {10, 10, 3, 10};
-  EventPruneLoop loop({.retention = absl::Hours(2), .batch = 10, .max_batches = 20}, log);
+  EventPruneLoop loop({.retention = absl::Hours(2), .batch = 10}, log);
   EventPruneRunResult r = loop.RunOnce();
   EXPECT_TRUE(r.ok);
   EXPECT_EQ(r.deleted, 23);
@@ -37,13 +37,15 @@ TEST(EventPruneLoopTest, DeletesFullBatchesUntilAShortOne) {
   EXPECT_EQ(log.calls[0].second, 10);
 }
 
-TEST(EventPruneLoopTest, BoundedPerPassAndStopsWhenAsked) {
+TEST(EventPruneLoopTest, TakesTheWholeBacklogAndStopsWhenAsked) {
   ScriptedEventLog log;
-  log.results = {10, 10, 10, 10, 10};
-  EventPruneLoop bounded({.batch = 10, .max_batches = 2}, log);
-  EXPECT_EQ(bounded.RunOnce().deleted, 20);
+  log.results = std::vector<absl::StatusOr<int>>(100, 10);
+  log.results.push_back(4);
+  EventPruneLoop all({.batch = 10}, log);
+  EXPECT_EQ(all.RunOnce().deleted, 1004);  // no per-pass cap: retention keeps up
+  log.results = {10, 10, 10};
   bool stop = true;
-  EventPruneLoop stopping({.batch = 10, .max_batches = 20}, log, [&stop] { return stop; });
+  EventPruneLoop stopping({.batch = 10}, log, [&stop] { return stop; });
   EXPECT_EQ(stopping.RunOnce().deleted, 10);
 }
 

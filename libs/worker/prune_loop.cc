@@ -15,21 +15,22 @@ PruneRunResult PruneLoop::RunOnce() {
                 {core::State::kFailed, config_.retain_failed, &out.failed},
                 {core::State::kCancelled, config_.retain_cancelled, &out.cancelled}};
   for (const auto& [state, ttl, count] : states) {
-    for (int round = 0; round < config_.max_batches; ++round) {
-      auto n = store_.OperationPrune({.state = state, .older_than = ttl, .limit = config_.batch});
-      if (!n.ok()) {
-        if (error_log.Allow())
-          LONGRUN_LOG(kWarning, "prune_failed", {{"error", n.status().message()}});
-        out.ok = false;
-        return out;
-      }
-      *count += *n;
-      if (*n < config_.batch) break;
-      if (stopping_ && stopping_()) return out;
-    }
+    const PacedResult r = RunPacedBatches(
+        config_.batch, config_.pacing,
+        [&, state = state, ttl = ttl] {
+          return store_.OperationPrune({.state = state, .older_than = ttl, .limit = config_.batch});
+        },
+        stopping_);
+    *count += static_cast<int>(r.done);
     if (*count > 0) {
       LONGRUN_LOG(kInfo, "pruned", {{"state", core::StateName(state)}, {"count", *count}});
     }
+    if (!r.status.ok()) {
+      if (error_log.Allow()) LONGRUN_LOG(kWarning, "prune_failed", {{"error", r.status.message()}});
+      out.ok = false;
+      return out;
+    }
+    if (stopping_ && stopping_()) return out;
   }
   return out;
 }

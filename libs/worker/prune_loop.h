@@ -1,5 +1,6 @@
 // PruneLoop: retention. Deletes finished operations older than their state's TTL, in small
-// batches (each its own short statement) and a bounded amount per pass.
+// batches (each its own short statement): a pass works the whole backlog off, paced
+// (RunPacedBatches) so that claims beside it keep their latency.
 #ifndef LONGRUN_WORKER_PRUNE_LOOP_H_
 #define LONGRUN_WORKER_PRUNE_LOOP_H_
 
@@ -7,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "libs/store/operation_store.h"
+#include "libs/worker/paced_batches.h"
 
 namespace longrun::worker {
 
@@ -16,7 +18,7 @@ struct PruneConfig {
   absl::Duration retain_failed = absl::Hours(24 * 30);
   absl::Duration retain_cancelled = absl::Hours(24 * 7);
   int batch = 500;
-  int max_batches = 20;  // per state and pass
+  Pacing pacing;
 };
 
 struct PruneRunResult {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
+#include "libs/common/process.h"
 #include "libs/common/signals.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/store/pg/listener.h"
@@ -53,6 +54,7 @@ int RunWorker(int argc, char** argv, const Registry& registry, const WorkerOptio
 
 int worker::RunWorkerWith(int argc, char** argv, const Registry& registry,
                           const WorkerOptions& options, WorkerExtension* extension) {
+  ConfigureProcess();
   sigset_t signals = BlockTerminationSignals();
   std::string program = options.program;
   if (program.empty()) {

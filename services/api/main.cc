@@ -16,6 +16,7 @@
 #include "libs/common/flags.h"
 #include "libs/common/logging.h"
 #include "libs/common/port_file.h"
+#include "libs/common/process.h"
 #include "libs/common/signals.h"
 #include "libs/concurrency/executor.h"
 #include "libs/concurrency/loop_thread.h"
@@ -72,6 +73,7 @@ int RunMigrate(const std::string& url) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  longrun::ConfigureProcess();
   sigset_t signals = longrun::BlockTerminationSignals();
   using longrun::api::ApiConfig;
   ApiConfig config;

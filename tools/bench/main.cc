@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "libs/common/flags.h"
+#include "libs/common/process.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/procs.h"
 
@@ -112,6 +113,7 @@ std::string RandomId() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  longrun::ConfigureProcess();
   Options o;
   int64_t api_pid = 0, pg_pid = 0;
   longrun::FlagSet flags("longrun-bench", kUsage);

@@ -30,8 +30,10 @@
 #   WORKER_FLAGS=...  extra flags for the workers the modes start (longrun-bench --worker-flags)
 #   KEEP_DB=1      keep the database (and the cluster running) for inspection
 #   SEED_TERMINAL=N  before the modes, fill the table with N finished (SUCCEEDED) operations
-#                  with realistic payloads, to measure how the hot path copes with retained
-#                  history (e.g. SEED_TERMINAL=1000000)
+#                  with realistic payloads, ended two days ago, to measure how the hot path
+#                  copes with retained history (e.g. SEED_TERMINAL=10000000); with
+#                  WORKER_FLAGS="--retain-succeeded=24h --prune-interval=1s" the workers of
+#                  the modes prune them while the modes run
 #   MODE_TIMEOUT   seconds after which a mode is killed (default 1800)
 #   BUILD=1        build longrun-api, longrun-worker, longrunctl and longrun-bench first
 #
@@ -117,15 +119,25 @@ mkdir -p "$logs"
 if [ -n "${SEED_TERMINAL:-}" ]; then
   echo "==> seeding $SEED_TERMINAL finished operations" >&2
   seed_start=$(date +%s)
+  # One INSERT ... SELECT, as history would be: UUIDv7-shaped ids in time order (the api's ids
+  # are UUIDv7, so the primary key grows at its right edge), finished two days ago, one row
+  # per millisecond. Triggers off (session_replication_role), as for rows whose events have
+  # long been pruned: retained history has no event rows left.
   psql "$url" -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET session_replication_role = replica;
 INSERT INTO operations (id, kind, max_attempts, state, attempt, create_time, update_time,
-                        start_time, end_time, version, progress_percent, input, response, labels)
-SELECT gen_random_uuid(), 'demo.echo', 5, 'SUCCEEDED', 1, t, t, t, t + interval '5 ms', 3, 100,
+                        start_time, end_time, version, progress_percent, input, response, labels,
+                        attempts)
+SELECT (lpad(to_hex((extract(epoch from t) * 1000)::int8), 12, '0') || '7' ||
+        substr(md5(g::text), 1, 3) || '8' || substr(md5(g::text), 4, 15))::uuid,
+       'demo.echo', 5, 'SUCCEEDED', 1, t, t, t, t + interval '5 ms', 3, 100,
        jsonb_build_object('i', g, 'note', repeat('x', 64)),
        jsonb_build_object('i', g, 'note', repeat('x', 64)),
-       jsonb_build_object('seed', 'yes')
+       jsonb_build_object('seed', 'yes'),
+       jsonb_build_array(jsonb_build_array(1, 'seed-worker', 0, 5000, 'SUCCEEDED', NULL, NULL))
 FROM generate_series(1, $SEED_TERMINAL) g,
      LATERAL (SELECT now() - interval '2 days' + g * interval '1 ms') ts(t);
+RESET session_replication_role;
 VACUUM ANALYZE operations;
 CHECKPOINT;
 SQL

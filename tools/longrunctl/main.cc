@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/auth/api_keys.h"
 #include "libs/common/flags.h"
+#include "libs/common/process.h"
 #include "libs/rpc/convert.h"
 #include "libs/rpc/tls.h"
 #include "longrun/v1/operations.grpc.pb.h"
@@ -229,6 +230,7 @@ int Events(longrun::v1::Operations::Stub& stub, const std::string& filter, std::
 }  // namespace
 
 int main(int argc, char** argv) {
+  longrun::ConfigureProcess();
   std::string server = "127.0.0.1:50051";
   std::string input = "{}";
   std::string request_id;
