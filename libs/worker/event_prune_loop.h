@@ -1,6 +1,7 @@
 // EventPruneLoop: retention of the event log (WatchOperations). Deletes events older than
-// --event-retention, oldest first, in batches (each its own short statement), a bounded
-// amount per pass; a cursor older than what is left gets OUT_OF_RANGE.
+// --event-retention, oldest first, in batches (each its own short statement): a pass works
+// the whole backlog off, paced (RunPacedBatches); a cursor older than what is left gets
+// OUT_OF_RANGE.
 #ifndef LONGRUN_WORKER_EVENT_PRUNE_LOOP_H_
 #define LONGRUN_WORKER_EVENT_PRUNE_LOOP_H_
 
@@ -15,7 +16,7 @@ namespace longrun::worker {
 struct EventPruneConfig {
   absl::Duration interval = absl::Minutes(1);
   absl::Duration retention = absl::Hours(24);
-  int batch = 5000;
+  int batch = 500;  // narrow rows: about as long as 100 operations (see Pacing)
   Pacing pacing;
 };
 

@@ -159,9 +159,12 @@ int worker::RunWorkerWith(int argc, char** argv, const Registry& registry,
        // jobs), or a sequential scan of the whole table (see kJobCompleteAndClaimSql).
        // Nothing the worker runs needs a sort, a bitmap scan or a sequential scan, so its
        // connections disable them (hash joins stay: the change trigger joins its
-       // transition tables), and plan each statement once (generic plans).
+       // transition tables), and plan each statement once (generic plans). JIT is off: a
+       // plan that contains a disabled node costs over 10^10, far past jit_above_cost, and
+       // a generic plan compiles again at every execution (150 ms for a prune batch whose
+       // plan had gone wrong; nothing here runs long enough to win that back).
        .session_settings = {"enable_sort = off", "enable_bitmapscan = off", "enable_seqscan = off",
-                            "plan_cache_mode = force_generic_plan"}});
+                            "plan_cache_mode = force_generic_plan", "jit = off"}});
   // Metrics: counted by the store as it changes rows, read at scrape for the gauges.
   auto metrics = std::make_shared<metrics::Metrics>();
   std::function<void(const std::string&, absl::Duration)> on_lag;

@@ -298,11 +298,17 @@ inline constexpr std::string_view kJobFailUnstartedSql =
 
 // Retention: deletes one small batch of finished operations of one state older than the
 // TTL (attempt rows go with them). $1 state, $2 ttl micros, $3 batch size.
+// The literal state list is what lets a generic plan (the worker plans once) prove the
+// predicate of operations_finished_idx: with `state = $1` alone it could not, and the
+// generic plan hashed the whole table's primary key for every batch (740 ms per 500 rows
+// with a million finished rows, against 4.5 ms through the index; session 6). The rows are
+// then deleted by id, as the claim updates them.
 inline constexpr std::string_view kOperationPruneSql =
-    "DELETE FROM operations WHERE id IN ("
+    "DELETE FROM operations WHERE id = ANY(ARRAY("
     "  SELECT id FROM operations "
-    "   WHERE state = $1::operation_state AND end_time < now() - $2::int8 * interval '1 microsecond' "
-    "   LIMIT $3 FOR UPDATE SKIP LOCKED)";
+    "   WHERE state = $1::operation_state AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED') "
+    "     AND end_time < now() - $2::int8 * interval '1 microsecond' "
+    "   LIMIT $3 FOR UPDATE SKIP LOCKED))";
 
 // Cancel: QUEUED / RETRY_WAIT end CANCELLED at once; RUNNING becomes CANCELLING and the
 // worker running it is told on channel longrun_cancel (heartbeats report it too).

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The queue-design alternatives of issue 16 at the SQL level, without longrun's processes:
+#
+#   tools/bench/queue_design/run.sh [N] [HISTORY] [VARIANT...]
+#
+# For each variant: a fresh database in build/bench-pg (longrun's migrations, then the
+# variant's changes), N queued demo.echo operations (default 200000) on top of HISTORY
+# finished ones (default 0), then pgbench -M prepared with 2 clients (a worker's two
+# dispatchers), each repeating one round: record the 256 jobs it claimed last round as
+# SUCCEEDED and claim 256 more, until the queue is empty. Prints jobs/s, how busy the host
+# was, and the tables' insert/update/HOT-update counts. Variants run in the order given
+# (default: all, alternating, so the machine's drift spreads over them):
+#
+#   one-table            the schema as migrated (claim and completion rewrite the operations row)
+#   one-table-no-events  the same, without the event-log insert in the change trigger
+#   queue-table          runnable and leased jobs in a small `jobs` table (insert, claim,
+#                        delete) beside operations, whose rows then have no indexed column
+#                        that changes (queue_table_schema.sql, queue_table_cycle.sql)
+#   queue-table-ff50     the same with operations at fillfactor 50
+#
+# Needs build/bin/longrun-api (for `migrate`) and pgbench. Figures: docs/BENCHMARKS.md
+# "Queue design". It takes the bench cluster's lock, like tools/bench/run.sh.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+n=${1:-200000}; hist=${2:-0}; shift $(( $# >= 2 ? 2 : $# ))
+variants=("$@")
+[ ${#variants[@]} -gt 0 ] ||
+  variants=(one-table queue-table one-table-no-events queue-table-ff50)
+pgdir="$root/build/bench-pg"
+mkdir -p "$pgdir"
+exec 9>"$pgdir/run.lock"
+flock -w 1800 9 || { echo "queue_design: gave up waiting for $pgdir/run.lock" >&2; exit 1; }
+base=$("$root/tools/dev/pg.sh" start "$pgdir" 9>&-)
+admin="${base%/*}/postgres"
+db=""
+trap '[ -z "$db" ] || psql "$admin" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true;
+      "$root/tools/dev/pg.sh" stop "$pgdir" 9>&- >/dev/null || true' EXIT
+
+for v in "${variants[@]}"; do
+  db="queue_design_$$"
+  psql "$admin" -qAtc "CREATE DATABASE $db"
+  url="${base%/*}/$db"
+  "$root/build/bin/longrun-api" migrate --database-url="$url" >/dev/null
+  cycle="$here/one_table_cycle.sql"
+  case $v in
+    one-table) ;;
+    one-table-no-events)
+      psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE OR REPLACE FUNCTION longrun_notify_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('longrun_operations', string_agg(id::text, ','))
+    FROM (SELECT id, (row_number() OVER ()) / 150 AS chunk FROM new_rows) c GROUP BY chunk;
+  RETURN NULL;
+END $$;
+SQL
+      ;;
+    queue-table | queue-table-ff50)
+      psql "$url" -q -v ON_ERROR_STOP=1 -f "$here/queue_table_schema.sql"
+      [ "$v" = queue-table-ff50 ] && psql "$url" -qc "ALTER TABLE operations SET (fillfactor = 50)"
+      cycle="$here/queue_table_cycle.sql"
+      ;;
+    *) echo "queue_design: unknown variant $v" >&2; exit 2 ;;
+  esac
+  psql "$url" -q -v ON_ERROR_STOP=1 <<SQL
+SET session_replication_role = replica;
+INSERT INTO operations (id, kind, max_attempts, state, attempt, create_time, update_time,
+                        start_time, end_time, version, progress_percent, input, response, labels)
+SELECT (lpad(to_hex(g), 8, '0') || substr(md5(g::text), 9))::uuid, 'demo.echo', 5, 'SUCCEEDED',
+       1, t, t, t, t + interval '5 ms', 3, 100, jsonb_build_object('i', g, 'note', repeat('x', 64)),
+       jsonb_build_object('i', g, 'note', repeat('x', 64)), jsonb_build_object('seed', 'yes')
+FROM generate_series(1, $hist) g,
+     LATERAL (SELECT now() - interval '2 days' + g * interval '1 ms') ts(t);
+RESET session_replication_role;
+INSERT INTO operations (id, kind, max_attempts, labels, input)
+SELECT (lpad(to_hex(1000000000 + g), 8, '0') || substr(md5(g::text), 9))::uuid, 'demo.echo', 5,
+       '{"bench": "x"}', jsonb_build_object('i', g)
+FROM generate_series(1, $n) g;
+SQL
+  case $v in queue-table*)
+    psql "$url" -qc "INSERT INTO jobs (id, tenant, kind, queue, priority, run_at)
+                     SELECT id, tenant, kind, queue, priority, run_at FROM operations
+                      WHERE state = 'QUEUED'" ;;
+  esac
+  psql "$url" -qc "VACUUM ANALYZE"
+  psql "$url" -qc "CHECKPOINT"
+  psql "$url" -qc "SELECT pg_stat_reset()" >/dev/null
+  read -r _ u1 n1 s1 i1 _ < <(head -1 /proc/stat)
+  start=$(date +%s.%N)
+  PGOPTIONS="-c enable_sort=off -c enable_bitmapscan=off -c enable_seqscan=off" \
+    pgbench -n -M prepared -c 2 -j 2 -t $(( n / 512 + 20 )) -D ids='{}' -D atts='{}' \
+      -f "$cycle" "$url" >"$root/build/queue_design_pgbench.log" 2>&1 ||
+    { cat "$root/build/queue_design_pgbench.log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  read -r _ u2 n2 s2 i2 _ < <(head -1 /proc/stat)
+  left=$(psql "$url" -qAtc "SELECT count(*) FROM operations WHERE state <> 'SUCCEEDED'")
+  busy=$(( (u2 - u1) + (n2 - n1) + (s2 - s1) )); idle=$(( i2 - i1 ))
+  printf '%-20s n=%d history=%d jobs/s=%.0f unfinished=%d host_busy_cores=%.2f\n' "$v" "$n" \
+    "$hist" "$(echo "$n / ($end - $start)" | bc -l)" "$left" \
+    "$(echo "$(nproc) * $busy / ($busy + $idle)" | bc -l)"
+  sleep 1  # the statistics collector
+  psql "$url" -qAt -F' ' -c "SELECT '    ' || relname, 'ins=' || n_tup_ins, 'upd=' || n_tup_upd,
+                                  'hot=' || n_tup_hot_upd, 'del=' || n_tup_del
+                             FROM pg_stat_user_tables WHERE relname IN ('operations', 'jobs',
+                               'operation_events') ORDER BY relname"
+  psql "$admin" -qAtc "DROP DATABASE $db"
+  db=""
+done
