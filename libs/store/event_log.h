@@ -36,7 +36,8 @@ struct EventCursor {
   friend bool operator==(const EventCursor& a, const EventCursor& b) {
     return a.key == b.key && a.seq == b.seq;
   }
-  // "e1." + key + "." + seq in base 10 (opaque to clients; stable across releases).
+  // "e2." + key + "." + seq in base 10 (opaque to clients). Decode also takes the "e1"
+  // cursors of releases before 0011_event_batches.sql, which stay valid.
   std::string Encode() const;
   // INVALID_ARGUMENT "start_after: ..." for anything Encode did not produce.
   static absl::StatusOr<EventCursor> Decode(absl::string_view text);

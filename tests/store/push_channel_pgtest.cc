@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "libs/core/filter.h"
 #include "libs/core/ids.h"
+#include "libs/store/migrations.h"
 #include "libs/store/pg/pg_callback_store.h"
 #include "libs/store/pg/pg_event_log.h"
 #include "libs/store/pg/pg_operation_store.h"
@@ -114,15 +115,15 @@ class PushChannelTest : public ::testing::Test {
 
 TEST_F(PushChannelTest, TerminalCallbackGetsExactlyOneDeliveryAndHeartbeatsMakeNoEvent) {
   const std::string id = Insert("k", Hook());
-  EXPECT_EQ(Count("operation_events", id), 1);  // the Submit
+  EXPECT_EQ(Count("operation_event_changes", id), 1);  // the Submit
   const ClaimedJob j = ClaimOne("k");
   ASSERT_TRUE(store_.JobHeartbeat({.jobs = {{j.id, j.attempt}}}).ok());
   ASSERT_TRUE(store_.JobProgress({.id = j.id, .attempt = j.attempt, .percent = 50}).ok());
-  EXPECT_EQ(Count("operation_events", id), 3);  // claim, progress; not the heartbeat
+  EXPECT_EQ(Count("operation_event_changes", id), 3);  // claim, progress; not the heartbeat
   EXPECT_EQ(Count("webhook_deliveries", id), 0);
   ASSERT_TRUE(store_.JobHeartbeat({.jobs = {{j.id, j.attempt}}}).ok());
   Succeed(j);
-  EXPECT_EQ(Count("operation_events", id), 4);
+  EXPECT_EQ(Count("operation_event_changes", id), 4);
   EXPECT_EQ(Count("webhook_deliveries", id), 1);
   const std::vector<Delivery> d = ClaimDeliveries();
   ASSERT_EQ(d.size(), 1u);
@@ -137,7 +138,7 @@ TEST_F(PushChannelTest, TerminalCallbackGetsExactlyOneDeliveryAndHeartbeatsMakeN
   // An operation without a callback gets events but never a delivery.
   const std::string plain = Insert("p");
   Succeed(ClaimOne("p"));
-  EXPECT_EQ(Count("operation_events", plain), 3);
+  EXPECT_EQ(Count("operation_event_changes", plain), 3);
   EXPECT_EQ(Count("webhook_deliveries", plain), 0);
 }
 
@@ -347,8 +348,8 @@ TEST_F(PushChannelTest, ASecondWriterWithASmallerXidStillOrdersAfterTheFirst) {
     second.join();
     t1.commit();  // version 3
     EXPECT_EQ(db_.QueryValue(absl::StrCat(
-                  "SELECT string_agg(version::text, ',' ORDER BY key, seq) "
-                  "FROM operation_events WHERE operation_id = '", id, "'")),
+                  "SELECT string_agg(version::text, ',' ORDER BY key, position) "
+                  "FROM operation_event_changes WHERE operation_id = '", id, "'")),
               "1,2,3");
   }
 }
@@ -433,6 +434,46 @@ TEST_F(PushChannelTest, PrunedCursorsAreOutOfRangeAndTheHorizonIsAPrefix) {
   // Young events stop a prune: it only ever deletes a prefix.
   db_.Exec("UPDATE operation_events SET created_at = now() + interval '1 hour'");
   EXPECT_EQ(*events_.EventPrune(absl::ZeroDuration(), 100), 0);
+}
+
+// 0011 turned the log's rows into batches. Rows written before it keep their place, and a
+// cursor handed out before it ("e1.KEY.SEQ") still resumes after the same change.
+TEST(EventBatchesMigrationTest, OldEventsAndOldCursorsSurviveTheMigration) {
+  TestDatabase db(10);
+  auto insert = [&db](const std::string& kind) {
+    return db.QueryValue(absl::StrCat("INSERT INTO operations (id, kind, max_attempts) VALUES (",
+                                      "gen_random_uuid(), '", kind, "', 1) RETURNING id"));
+  };
+  const std::string a = insert("a");
+  const std::string b = insert("b");
+  const std::string c = insert("c");
+  const std::string old_cursor = db.QueryValue(
+      absl::StrCat("SELECT 'e1.' || key || '.' || seq FROM operation_events WHERE operation_id = '",
+                   a, "'"));
+  ASSERT_EQ(old_cursor.rfind("e1.", 0), 0u) << old_cursor;
+  db.ApplyMigration(11);
+  EXPECT_EQ(db.QueryValue("SELECT string_agg(operation_id::text, ',' ORDER BY key, position) "
+                          "FROM operation_event_changes"),
+            absl::StrCat(a, ",", b, ",", c));
+  for (const store::Migration& m : store::EmbeddedMigrations()) {
+    if (m.version > 11) db.ApplyMigration(m.version);
+  }
+  PgOperationStore store({.url = db.url(), .pool_size = 1});
+  PgEventLog events(store);
+  auto after = EventCursor::Decode(old_cursor);
+  ASSERT_TRUE(after.ok()) << after.status();
+  auto r = events.EventRead({.tenant = "default", .after = *after});
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> ids;
+  for (const Event& e : r->events) ids.push_back(e.operation.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{b, c}));
+  // New changes land after the old ones, several to a row.
+  db.Exec("INSERT INTO operations (id, kind, max_attempts) "
+          "SELECT gen_random_uuid(), 'd', 1 FROM generate_series(1, 3)");
+  r = events.EventRead({.tenant = "default", .after = r->scanned_to});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->events.size(), 3u);
+  EXPECT_EQ(db.QueryValue("SELECT count(*) FROM operation_events"), "4");
 }
 
 TEST_F(PushChannelTest, ReadsAreScopedToTheTenantAndTheFilterAndLeaveOutStaleVersions) {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "libs/store/migrations.h"
 #include "libs/store/pg/migrator.h"
 
 namespace longrun::testing {
@@ -53,6 +54,22 @@ std::string WithDatabase(const std::string& url, const std::string& db) {
 }  // namespace
 
 TestDatabase::TestDatabase() {
+  CreateEmpty();
+  auto migrated = store::pg::Migrate(url_);
+  if (!migrated.ok()) {
+    std::cerr << "migrating the test database failed: " << migrated.status() << "\n";
+    std::abort();
+  }
+}
+
+TestDatabase::TestDatabase(int version) {
+  CreateEmpty();
+  for (const store::Migration& m : store::EmbeddedMigrations()) {
+    if (m.version <= version) ApplyMigration(m.version);
+  }
+}
+
+void TestDatabase::CreateEmpty() {
   const std::string cluster = ClusterUrl();
   if (cluster.empty()) {
     std::cerr << "No test PostgreSQL: run through ctest (fixture \"pg\") or set "
@@ -64,11 +81,19 @@ TestDatabase::TestDatabase() {
   name_ = absl::StrCat("t_", absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
   url_ = WithDatabase(cluster, name_);
   Exec(absl::StrCat("CREATE DATABASE ", name_));
-  auto migrated = store::pg::Migrate(url_);
-  if (!migrated.ok()) {
-    std::cerr << "migrating the test database failed: " << migrated.status() << "\n";
-    std::abort();
+}
+
+void TestDatabase::ApplyMigration(int version) const {
+  for (const store::Migration& m : store::EmbeddedMigrations()) {
+    if (m.version != version) continue;
+    pqxx::connection c(url_);
+    pqxx::work tx(c);
+    tx.exec(std::string(m.sql));
+    tx.commit();
+    return;
   }
+  std::cerr << "no embedded migration " << version << "\n";
+  std::abort();
 }
 
 TestDatabase::~TestDatabase() {

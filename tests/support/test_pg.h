@@ -17,6 +17,11 @@ class TestDatabase {
  public:
   // Creates and migrates a new database; aborts the test binary when the cluster is missing.
   TestDatabase();
+  // Creates a database with the embedded migrations up to `version` only (not recorded in
+  // schema_migrations), for tests of what a later migration does to existing rows.
+  explicit TestDatabase(int version);
+  // Runs one more embedded migration's SQL (after TestDatabase(version)).
+  void ApplyMigration(int version) const;
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -37,6 +42,7 @@ class TestDatabase {
   void AdvanceClock(absl::Duration d) const;
 
  private:
+  void CreateEmpty();
   std::string admin_url_;
   std::string name_;
   std::string url_;

@@ -440,17 +440,25 @@ inline constexpr std::string_view kEventHeadSql = "SELECT " LONGRUN_EVENT_XMIN "
 inline constexpr std::string_view kEventHorizonSql =
     "SELECT key::text, seq FROM operation_events_horizon";
 
-// A window of up to $3 final events after ($1 key, $2 seq), each with its operation when the
-// operation is still at that event's version, belongs to tenant $4 and matches the filter
-// (FILTER, over the operations columns; parameters from $5). Rows without an operation
-// (filtered out, changed since, deleted) still come, to say how far the window reached.
-// Columns: LONGRUN_OPERATION_COLUMNS (NULL for those), then the event's key and seq.
+// A window of up to $3 final events after position ($1 key, $2 position), each with its
+// operation when the operation is still at that event's version, belongs to tenant $4 and
+// matches the filter (FILTER, over the operations columns; parameters from $5). Rows without
+// an operation (filtered out, changed since, deleted) still come, to say how far the window
+// reached. A log row holds up to 64 changes; the i-th (from 0) is at position
+// seq * 2^20 + i (0011_event_batches.sql). The primary key is walked from the row that holds
+// the cursor's position, in (key, seq) order, and the changes of each row follow in place.
+// Columns: LONGRUN_OPERATION_COLUMNS (NULL for those), then the event's key and position.
 #define LONGRUN_EVENT_READ_HEAD                                                            \
   "WITH w AS MATERIALIZED ("                                                               \
-  "  SELECT key AS ev_key, seq AS ev_seq, operation_id AS ev_op, version AS ev_version "   \
-  "    FROM operation_events "                                                             \
-  "   WHERE (key, seq) > ($1::xid8, $2::int8) AND key < " LONGRUN_EVENT_XMIN " "           \
-  "   ORDER BY key, seq LIMIT $3) "                                                        \
+  "  SELECT e.key AS ev_key, e.seq * 1048576 + (c.i - 1) AS ev_seq, c.op AS ev_op, "        \
+  "         c.version AS ev_version "                                                      \
+  "    FROM operation_events e "                                                           \
+  "    CROSS JOIN LATERAL unnest(e.operation_ids, e.versions) WITH ORDINALITY "            \
+  "      AS c(op, version, i) "                                                            \
+  "   WHERE (e.key, e.seq) >= ($1::xid8, $2::int8 / 1048576) "                             \
+  "     AND e.key < " LONGRUN_EVENT_XMIN " "                                               \
+  "     AND (e.key, e.seq * 1048576 + (c.i - 1)) > ($1::xid8, $2::int8) "                  \
+  "   ORDER BY e.key, e.seq, c.i LIMIT $3) "                                               \
   "SELECT " LONGRUN_OPERATION_COLUMNS ", w.ev_key::text, w.ev_seq FROM w "                 \
   "  LEFT JOIN operations ON operations.id = w.ev_op AND operations.version = w.ev_version " \
   "   AND operations.tenant = $4 AND ("
@@ -460,9 +468,10 @@ inline constexpr std::string_view kEventReadTail = LONGRUN_EVENT_READ_TAIL;
 inline constexpr std::string_view kEventReadSql =
     LONGRUN_EVENT_READ_HEAD "true" LONGRUN_EVENT_READ_TAIL;
 
-// Retention: deletes up to $2 final events older than $1 micros, a prefix in (key, seq)
-// order (it stops at the first younger event), and moves the horizon to the last one deleted,
-// in one statement (one transaction). Returns how many.
+// Retention: deletes up to $2 final log rows (each up to 64 events) older than $1 micros, a
+// prefix in (key, seq) order (it stops at the first younger row), and moves the horizon to
+// the position of the last event deleted, in one statement (one transaction). Returns how
+// many events.
 inline constexpr std::string_view kEventPruneSql =
     "WITH head AS ("
     "  SELECT key, seq, created_at FROM operation_events WHERE key < " LONGRUN_EVENT_XMIN " "
@@ -474,12 +483,13 @@ inline constexpr std::string_view kEventPruneSql =
     "  DELETE FROM operation_events e USING head h "
     "   WHERE e.key = h.key AND e.seq = h.seq "
     "     AND NOT EXISTS (SELECT 1 FROM young y WHERE (y.key, y.seq) <= (h.key, h.seq)) "
-    "  RETURNING e.key, e.seq), "
-    "last AS (SELECT key, seq FROM gone ORDER BY key DESC, seq DESC LIMIT 1), "
+    "  RETURNING e.key, e.seq, cardinality(e.operation_ids) AS n), "
+    "last AS (SELECT key, seq * 1048576 + n - 1 AS position FROM gone "
+    "          ORDER BY key DESC, seq DESC LIMIT 1), "
     "moved AS ("
-    "  UPDATE operation_events_horizon hz SET key = last.key, seq = last.seq FROM last "
-    "   WHERE (last.key, last.seq) > (hz.key, hz.seq)) "
-    "SELECT count(*) FROM gone";
+    "  UPDATE operation_events_horizon hz SET key = last.key, seq = last.position FROM last "
+    "   WHERE (last.key, last.position) > (hz.key, hz.seq)) "
+    "SELECT coalesce(sum(n), 0)::int8 FROM gone";
 
 inline constexpr std::pair<std::string_view, std::string_view> kAllQueries[] = {
     {"JobWake", kJobWakeSql},

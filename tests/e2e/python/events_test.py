@@ -190,7 +190,7 @@ def run_test(env, stubs):
                                    "WHERE labels->>'role' = 'marker'").strip())
     got = set()
     for event in stream:
-        check(event.cursor.startswith("e1."), "cursor %r" % event.cursor)
+        check(event.cursor.startswith("e2."), "cursor %r" % event.cursor)
         meta = v1.OperationMetadata()
         event.operation.metadata.Unpack(meta)
         check(meta.labels["role"] == "marker" and meta.state == v1.OperationMetadata.SUCCEEDED,
