@@ -33,6 +33,19 @@ namespace {
 
 using longrun::testing::TestDatabase;
 
+// Waits until every event committed so far is final: the snapshot xmin is cluster-wide, and
+// other tests' transactions hold it back.
+void AwaitFinalIn(const TestDatabase& db) {
+  const std::string now = db.QueryValue("SELECT pg_current_xact_id()::text");
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (db.QueryValue(absl::StrCat("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= '", now,
+                                    "'::xid8")) != "t") {
+    ASSERT_LT(absl::Now(), deadline) << "a transaction older than " << now << " never ended";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+
 class PushChannelTest : public ::testing::Test {
  protected:
   std::string Insert(const std::string& kind, std::optional<core::CallbackSpec> callback = {},
@@ -76,15 +89,7 @@ class PushChannelTest : public ::testing::Test {
   // Waits until every transaction that started before now has finished. The snapshot xmin
   // is cluster-wide: other tests' transactions in other databases of the same cluster hold
   // this database's events back too, briefly, so a read right after a write may not see it.
-  void AwaitFinal() {
-    const std::string now = db_.QueryValue("SELECT pg_current_xact_id()::text");
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (db_.QueryValue(absl::StrCat("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= '",
-                                       now, "'::xid8")) != "t") {
-      ASSERT_LT(absl::Now(), deadline) << "a transaction older than " << now << " never ended";
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
+  void AwaitFinal() { AwaitFinalIn(db_); }
   EventReadResult Read(EventCursor after, const std::string& tenant = "default",
                        const std::string& filter = "", int limit = 500) {
     AwaitFinal();
@@ -462,6 +467,7 @@ TEST(EventBatchesMigrationTest, OldEventsAndOldCursorsSurviveTheMigration) {
   PgEventLog events(store);
   auto after = EventCursor::Decode(old_cursor);
   ASSERT_TRUE(after.ok()) << after.status();
+  AwaitFinalIn(db);
   auto r = events.EventRead({.tenant = "default", .after = *after});
   ASSERT_TRUE(r.ok()) << r.status();
   std::vector<std::string> ids;
@@ -470,6 +476,7 @@ TEST(EventBatchesMigrationTest, OldEventsAndOldCursorsSurviveTheMigration) {
   // New changes land after the old ones, several to a row.
   db.Exec("INSERT INTO operations (id, kind, max_attempts) "
           "SELECT gen_random_uuid(), 'd', 1 FROM generate_series(1, 3)");
+  AwaitFinalIn(db);
   r = events.EventRead({.tenant = "default", .after = r->scanned_to});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->events.size(), 3u);

@@ -12,9 +12,9 @@
 # (default: all, alternating, so the machine's drift spreads over them):
 #
 #   one-table            the schema as migrated (claim and completion rewrite the operations row)
-#   one-table-no-events  the same, without the event-log insert in the change trigger
-#   one-table-event-batches  the event log as one row per statement (arrays of ids and
-#                        versions) instead of one row per change
+#   one-table-no-events  the same, without the event-log insert in the change trigger (what
+#                        the event log costs; before migration 0011 it wrote a row per
+#                        change, now a row per statement)
 #   queue-table          runnable and leased jobs in a small `jobs` table (insert, claim,
 #                        delete) beside operations, whose rows then have no indexed column
 #                        that changes (queue_table_schema.sql, queue_table_cycle.sql)
@@ -53,23 +53,6 @@ CREATE OR REPLACE FUNCTION longrun_notify_changes() RETURNS trigger LANGUAGE plp
 BEGIN
   PERFORM pg_notify('longrun_operations', string_agg(id::text, ','))
     FROM (SELECT id, (row_number() OVER ()) / 150 AS chunk FROM new_rows) c GROUP BY chunk;
-  RETURN NULL;
-END $$;
-SQL
-      ;;
-    one-table-event-batches)
-      psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL'
-CREATE TABLE operation_event_batches (key xid8 NOT NULL, seq bigint NOT NULL
-  DEFAULT nextval('operation_events_seq'), operation_ids uuid[] NOT NULL,
-  versions bigint[] NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (key, seq));
-CREATE OR REPLACE FUNCTION longrun_notify_changes() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('longrun_operations', string_agg(id::text, ','))
-    FROM (SELECT id, (row_number() OVER ()) / 150 AS chunk FROM new_rows) c GROUP BY chunk;
-  INSERT INTO operation_event_batches (key, operation_ids, versions)
-  SELECT event_xid, array_agg(id), array_agg(version) FROM new_rows
-   WHERE event_xid >= pg_current_xact_id() GROUP BY event_xid;
   RETURN NULL;
 END $$;
 SQL
@@ -121,7 +104,7 @@ SQL
   psql "$url" -qAt -F' ' -c "SELECT '    ' || relname, 'ins=' || n_tup_ins, 'upd=' || n_tup_upd,
                                   'hot=' || n_tup_hot_upd, 'del=' || n_tup_del
                              FROM pg_stat_user_tables WHERE relname IN ('operations', 'jobs',
-                               'operation_events', 'operation_event_batches') ORDER BY relname"
+                               'operation_events') ORDER BY relname"
   psql "$admin" -qAtc "DROP DATABASE $db"
   db=""
 done
