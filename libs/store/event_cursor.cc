@@ -20,13 +20,18 @@ absl::StatusOr<EventCursor> EventCursor::Decode(absl::string_view text) {
   EventCursor c;
   const bool e1 = parts.size() == 3 && parts[0] == "e1";
   if (parts.size() != 3 || (!e1 && parts[0] != "e2") || !absl::SimpleAtoi(parts[1], &c.key) ||
-      !absl::SimpleAtoi(parts[2], &c.seq) || c.seq < 0 ||
-      (e1 && c.seq > std::numeric_limits<int64_t>::max() / kRowShift)) {
+      !absl::SimpleAtoi(parts[2], &c.seq) || c.seq < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "start_after: \"", text.substr(0, 64),
         "\" is not a cursor longrun gave out; pass an OperationEvent.cursor as it came"));
   }
-  if (e1) c.seq *= kRowShift;
+  // A seq too large to shift is the head cursor (EventHead: "after every event of this
+  // key"), which it stays.
+  if (e1) {
+    c.seq = c.seq > std::numeric_limits<int64_t>::max() / kRowShift
+                ? std::numeric_limits<int64_t>::max()
+                : c.seq * kRowShift;
+  }
   return c;
 }
 

@@ -75,8 +75,9 @@ class EventLog {
   // The next final events after params.after. kOutOfRange when params.after is older than
   // the retention horizon (events after it were pruned): start again from a snapshot.
   virtual absl::StatusOr<EventReadResult> EventRead(const EventReadParams& params) = 0;
-  // Deletes up to `limit` events older than `older_than` (oldest first) and moves the
-  // retention horizon past them; returns how many.
+  // Deletes events older than `older_than`, oldest first, `limit` log rows at most (a row
+  // holds the changes of one statement, up to 64), and moves the retention horizon past
+  // them; returns how many events. Fewer than `limit` events means the backlog is gone.
   virtual absl::StatusOr<int> EventPrune(absl::Duration older_than, int32_t limit) = 0;
 };
 

@@ -16,7 +16,7 @@ namespace longrun::worker {
 struct EventPruneConfig {
   absl::Duration interval = absl::Minutes(1);
   absl::Duration retention = absl::Hours(24);
-  int batch = 500;  // narrow rows: about as long as 100 operations (see Pacing)
+  int batch = 500;  // log rows (each up to 64 events): a tuple each, like 500 narrow rows
   Pacing pacing;
 };
 

@@ -1,6 +1,13 @@
 #include "libs/worker/paced_batches.h"
 
+#include <algorithm>
+
 namespace longrun::worker {
+namespace {
+
+constexpr absl::Duration kPauseSlice = absl::Milliseconds(50);
+
+}  // namespace
 
 PacedResult RunPacedBatches(int size, const Pacing& pacing,
                             const std::function<absl::StatusOr<int>()>& batch,
@@ -15,11 +22,16 @@ PacedResult RunPacedBatches(int size, const Pacing& pacing,
       return out;
     }
     out.done += *n;
-    if (*n < size || (stopping && stopping())) return out;
+    if (*n <= 0 || *n < size || (stopping && stopping())) return out;
     const absl::Duration took = pacing.clock->Now() - start;
     if (pacing.pause_ratio > 0 && took > absl::ZeroDuration()) {
-      pacing.sleep(took * pacing.pause_ratio);
-      if (stopping && stopping()) return out;
+      // In slices, so that a stop request does not wait out a long pause (after a slow
+      // batch the pause is long too).
+      for (absl::Duration left = took * pacing.pause_ratio; left > absl::ZeroDuration();
+           left -= kPauseSlice) {
+        pacing.sleep(std::min(left, kPauseSlice));
+        if (stopping && stopping()) return out;
+      }
     }
   }
 }

@@ -36,8 +36,8 @@ struct PacedResult {
   int batches = 0;
 };
 
-// Calls `batch` until it reports fewer than `size` rows, fails, or `stopping` (optional,
-// checked between batches) returns true.
+// Calls `batch` until it reports fewer than `size` rows (or none), fails, or `stopping`
+// (optional, checked after each batch and every 50 ms of a pause) returns true.
 PacedResult RunPacedBatches(int size, const Pacing& pacing,
                             const std::function<absl::StatusOr<int>()>& batch,
                             const std::function<bool()>& stopping);

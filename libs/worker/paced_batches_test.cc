@@ -84,5 +84,41 @@ TEST(PacedBatchesTest, StoppingIsCheckedAfterABatchAndAfterAPause) {
   EXPECT_EQ(r.done, 1);
 }
 
+TEST(PacedBatchesTest, ALongPauseIsSlicedSoAStopEndsItEarly) {
+  Script s;
+  bool stop = false;
+  std::vector<absl::Duration> slept;
+  const PacedResult r = RunPacedBatches(
+      1,
+      Pacing{.pause_ratio = 9,
+             .clock = &s.clock,
+             .sleep =
+                 [&](absl::Duration d) {
+                   slept.push_back(d);
+                   if (slept.size() == 3) stop = true;
+                 }},
+      [&]() -> absl::StatusOr<int> {
+        s.clock.Advance(absl::Milliseconds(100));  // a slow batch: a 900 ms pause
+        return 1;
+      },
+      [&] { return stop; });
+  EXPECT_EQ(r.batches, 1);
+  EXPECT_EQ(slept, (std::vector<absl::Duration>(3, absl::Milliseconds(50))));
+}
+
+TEST(PacedBatchesTest, ASizeOfZeroOrAnEmptyBatchEndsTheRun) {
+  Script s;
+  int calls = 0;
+  const PacedResult r = RunPacedBatches(
+      0, s.pacing(1),
+      [&]() -> absl::StatusOr<int> {
+        ++calls;
+        return 0;
+      },
+      nullptr);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r.done, 0);
+}
+
 }  // namespace
 }  // namespace longrun::worker

@@ -1,4 +1,5 @@
 // RunWorker: flags -> WorkerConfig -> wiring (PostgreSQL store and notifier) -> run -> drain.
+#include <atomic>
 #include <signal.h>
 #include <unistd.h>
 
@@ -198,7 +199,10 @@ int worker::RunWorkerWith(int argc, char** argv, const Registry& registry,
   }
   // Events past --event-retention.
   store::pg::PgEventLog event_log(store);
-  worker::EventPruneLoop event_prune({.retention = event_retention}, event_log);
+  // A pass takes the whole backlog; a stop request ends it between batches (and pauses).
+  std::atomic<bool> stopping{false};
+  worker::EventPruneLoop event_prune({.retention = event_retention}, event_log,
+                                     [&stopping] { return stopping.load(); });
   concurrency::LoopThread event_pruning(
       {.interval = event_prune.interval(), .first_delay = event_prune.interval()},
       [&event_prune] { return event_prune.RunOnce().ok; });
@@ -217,6 +221,7 @@ int worker::RunWorkerWith(int argc, char** argv, const Registry& registry,
     LONGRUN_LOG(kWarning, "exiting_now", {{"signal", again}});
     _exit(1);
   }).detach();
+  stopping = true;
   event_pruning.Stop();
   if (extension != nullptr) extension->stop();
   const int released = worker.Drain();
