@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/check.h"
+#include "libs/common/text.h"
 #include "libs/core/ids.h"
 
 namespace longrun::core::internal {
@@ -28,13 +29,6 @@ std::string Mac(absl::string_view payload, absl::string_view secret) {
                                      Bytes(payload), payload.size(), mac, &mac_len);
   LONGRUN_CHECK(result != nullptr && mac_len >= kMacBytes);
   return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -98,8 +92,8 @@ void AppendUuid(absl::string_view uuid, std::string* out) {
   LONGRUN_CHECK(IsUuid(uuid));
   for (size_t i = 0; i < uuid.size(); ++i) {
     if (uuid[i] == '-') continue;
-    const int hi = HexValue(uuid[i]);
-    const int lo = HexValue(uuid[++i]);  // IsUuid: hex digits come in pairs between dashes
+    const int hi = HexDigitValue(uuid[i]);
+    const int lo = HexDigitValue(uuid[++i]);  // IsUuid: hex digits come in pairs between dashes
     out->push_back(static_cast<char>((hi << 4) | lo));
   }
 }

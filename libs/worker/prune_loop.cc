@@ -21,7 +21,7 @@ PruneRunResult PruneLoop::RunOnce() {
           return store_.OperationPrune({.state = state, .older_than = ttl, .limit = config_.batch});
         },
         stopping_);
-    *count += static_cast<int>(r.done);
+    *count = static_cast<int>(r.done);
     if (*count > 0) {
       LONGRUN_LOG(kInfo, "pruned", {{"state", core::StateName(state)}, {"count", *count}});
     }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/common/text.h"
 
 namespace longrun::bench {
 
@@ -20,7 +21,7 @@ void Params::Add(const std::string& key, double value) {
 }
 
 void Params::Add(const std::string& key, const std::string& value) {
-  items_.push_back({key, JsonString(value), value.find(' ') == std::string::npos ? value : "'" + value + "'"});
+  items_.push_back({key, JsonQuote(value), value.find(' ') == std::string::npos ? value : "'" + value + "'"});
 }
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double pct) {
@@ -40,25 +41,6 @@ void RunResult::AddLatencies(const std::string& prefix, std::vector<int64_t>& ns
   Add(prefix + "_max_ms", ns.empty() ? 0 : static_cast<double>(ns.back()) / 1e6, 2);
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 namespace {
 
@@ -114,10 +96,10 @@ void PrintReport(const std::string& mode, const Params& params,
     if (!r.failure.empty()) ok = false;
   }
   if (json) {
-    std::string out = absl::StrCat("{\"mode\":", JsonString(mode), ",\"params\":{");
+    std::string out = absl::StrCat("{\"mode\":", JsonQuote(mode), ",\"params\":{");
     bool first = true;
     for (const auto& item : params.items()) {
-      absl::StrAppend(&out, first ? "" : ",", JsonString(item.key), ":", item.json);
+      absl::StrAppend(&out, first ? "" : ",", JsonQuote(item.key), ":", item.json);
       first = false;
     }
     absl::StrAppend(&out, "},\"runs\":[");
@@ -125,19 +107,19 @@ void PrintReport(const std::string& mode, const Params& params,
       absl::StrAppend(&out, i ? "," : "", "{");
       bool f = true;
       for (const auto& m : runs[i].metrics) {
-        absl::StrAppend(&out, f ? "" : ",", JsonString(m.key), ":", JsonNumber(m.value));
+        absl::StrAppend(&out, f ? "" : ",", JsonQuote(m.key), ":", JsonNumber(m.value));
         f = false;
       }
       absl::StrAppend(&out, f ? "" : ",", "\"errors\":", runs[i].errors);
       if (!runs[i].error_samples.empty()) {
         absl::StrAppend(&out, ",\"error_samples\":[");
         for (size_t j = 0; j < runs[i].error_samples.size(); ++j) {
-          absl::StrAppend(&out, j ? "," : "", JsonString(runs[i].error_samples[j]));
+          absl::StrAppend(&out, j ? "," : "", JsonQuote(runs[i].error_samples[j]));
         }
         absl::StrAppend(&out, "]");
       }
       if (!runs[i].failure.empty()) {
-        absl::StrAppend(&out, ",\"failure\":", JsonString(runs[i].failure));
+        absl::StrAppend(&out, ",\"failure\":", JsonQuote(runs[i].failure));
       }
       absl::StrAppend(&out, "}");
     }
@@ -146,7 +128,7 @@ void PrintReport(const std::string& mode, const Params& params,
     for (const auto& k : keys) {
       Metric m;
       if (!Median(runs, k, &m)) continue;
-      absl::StrAppend(&out, f ? "" : ",", JsonString(k), ":", JsonNumber(m.value));
+      absl::StrAppend(&out, f ? "" : ",", JsonQuote(k), ":", JsonNumber(m.value));
       f = false;
     }
     absl::StrAppend(&out, "},\"errors\":", errors, ",\"ok\":", ok ? "true" : "false", "}");

@@ -52,8 +52,6 @@ struct RunResult {
 // Nearest-rank percentile of sorted samples; 0 when empty.
 int64_t Percentile(const std::vector<int64_t>& sorted, double pct);
 
-std::string JsonString(const std::string& s);
-
 // Prints the table (stdout), or with `json` one JSON object on one line (stdout). Errors
 // and failures also go to stderr in table mode.
 void PrintReport(const std::string& mode, const Params& params,

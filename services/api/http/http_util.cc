@@ -9,19 +9,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "libs/common/text.h"
 #include "libs/store/event_log.h"
 
 namespace longrun::api::http {
 namespace {
 
 constexpr absl::string_view kCollection = "/v1/operations";
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -119,8 +113,8 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text, bool plus_is_s
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '%') {
-      const int hi = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
-      const int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+      const int hi = i + 2 < text.size() ? HexDigitValue(text[i + 1]) : -1;
+      const int lo = i + 2 < text.size() ? HexDigitValue(text[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return absl::InvalidArgumentError("malformed percent escape in the request target");
       }
@@ -206,28 +200,6 @@ absl::string_view ReasonPhrase(int http_status) {
     case 504: return "Gateway Timeout";
     default: return "Unknown";
   }
-}
-
-std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          constexpr absl::string_view kHex = "0123456789abcdef";
-          absl::StrAppend(&out, "\\u00", kHex.substr((c >> 4) & 0xf, 1), kHex.substr(c & 0xf, 1));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 std::string ErrorJson(int http_status, absl::string_view grpc_status_name,

@@ -109,9 +109,6 @@ absl::StatusOr<int64_t> ParseLastEventId(absl::string_view text);
 // `data:` line per line of it), and the blank line that ends it.
 std::string SseEvent(absl::string_view id, absl::string_view event, absl::string_view data);
 
-// `text` as a JSON string literal, quotes included.
-std::string JsonQuote(absl::string_view text);
-
 }  // namespace longrun::api::http
 
 #endif  // LONGRUN_SERVICES_API_HTTP_HTTP_UTIL_H_

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "libs/common/text.h"
+
 namespace longrun::api::http {
 namespace {
 
