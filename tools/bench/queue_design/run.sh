@@ -19,6 +19,22 @@
 #                        delete) beside operations, whose rows then have no indexed column
 #                        that changes (queue_table_schema.sql, queue_table_cycle.sql)
 #   queue-table-ff50     the same with operations at fillfactor 50
+#   hot-claim-ffNN       no index key or predicate changes at a claim (hot_claim_schema.sql,
+#                        and the round with the edits below), operations at fillfactor NN
+#                        (e.g. hot-claim-ff50)
+#
+# and, to see what each part of the schema costs the round (each removes one part of
+# one-table; none of them keeps every guarantee):
+#
+#   no-notify            the change trigger without its NOTIFY (events still written)
+#   no-trigger           no change trigger at all (no NOTIFY, no events, no deliveries)
+#   keep-attempts        a success leaves the attempts column as it was (no history entry)
+#   no-tenant-idx        without operations_tenant_create_idx (ListOperations' order)
+#   tenant-id-idx        that index on (tenant, id DESC) instead (UUIDv7 ids: creation order)
+#   no-lease-idx         without operations_lease_idx (the rescuer's)
+#   no-finished-idx      without operations_finished_idx (retention's)
+#   bare                 all of the above removed: two row updates, the primary key and the
+#                        runnable index only
 #
 # Needs build/bin/longrun-api (for `migrate`) and pgbench. Figures: docs/BENCHMARKS.md
 # "Queue design". It takes the bench cluster's lock, like tools/bench/run.sh.
@@ -61,6 +77,49 @@ SQL
       psql "$url" -q -v ON_ERROR_STOP=1 -f "$here/queue_table_schema.sql"
       [ "$v" = queue-table-ff50 ] && psql "$url" -qc "ALTER TABLE operations SET (fillfactor = 50)"
       cycle="$here/queue_table_cycle.sql"
+      ;;
+    hot-claim-ff[0-9]*)
+      psql "$url" -q -v ON_ERROR_STOP=1 -f "$here/hot_claim_schema.sql"
+      psql "$url" -qc "ALTER TABLE operations SET (fillfactor = ${v#hot-claim-ff})"
+      # one_table_cycle.sql, plus a lease row for each claimed batch, and a claim that finds
+      # runnable rows among all unfinished ones (the index no longer tells them apart).
+      cycle="$root/build/queue_design_hot_claim.sql"
+      sed -e 's/^claimable AS ($/lease AS (INSERT INTO claim_batches (worker_id, expires_at) VALUES ('"'w1'"', now() + interval '"'30 seconds'"') RETURNING id),\nclaimable AS (/' \
+          -e 's/^   WHERE state IN /   WHERE end_time IS NULL AND state IN /' \
+          -e 's/(SELECT count(\*) FROM done) AS ndone FROM claimed/(SELECT count(*) FROM done) AS ndone, (SELECT count(*) FROM lease) AS nlease FROM claimed/' \
+          "$here/one_table_cycle.sql" >"$cycle"
+      [ "$(grep -c 'claim_batches\|end_time IS NULL AND\|AS nlease' "$cycle")" = 3 ] ||
+        { echo "queue_design: one_table_cycle.sql changed; hot-claim's edits no longer apply" >&2; exit 1; }
+      ;;
+    no-notify)
+      # 0011's trigger body without the PERFORM pg_notify.
+      psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE OR REPLACE FUNCTION longrun_notify_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO operation_events (key, operation_ids, versions)
+  SELECT event_xid, array_agg(id), array_agg(version)
+    FROM (SELECT id, version, event_xid, (row_number() OVER ()) / 64 AS chunk
+            FROM new_rows WHERE event_xid >= pg_current_xact_id()) changed
+   GROUP BY event_xid, chunk;
+  RETURN NULL;
+END $$;
+SQL
+      ;;
+    no-trigger) psql "$url" -qc "DROP TRIGGER operations_notify_changes ON operations" ;;
+    no-tenant-idx) psql "$url" -qc "DROP INDEX operations_tenant_create_idx" ;;
+    tenant-id-idx)
+      psql "$url" -qc "DROP INDEX operations_tenant_create_idx" \
+                  -c "CREATE INDEX operations_tenant_create_idx ON operations (tenant, id DESC)" ;;
+    no-lease-idx) psql "$url" -qc "DROP INDEX operations_lease_idx" ;;
+    no-finished-idx) psql "$url" -qc "DROP INDEX operations_finished_idx" ;;
+    keep-attempts | bare)
+      cycle="$root/build/queue_design_$v.sql"
+      sed 's/^    attempts = coalesce.*$/    attempts = o.attempts/' "$here/one_table_cycle.sql" >"$cycle"
+      grep -q '^    attempts = o.attempts$' "$cycle" ||
+        { echo "queue_design: one_table_cycle.sql has no attempts line to replace" >&2; exit 1; }
+      [ "$v" = bare ] && psql "$url" -q -v ON_ERROR_STOP=1 \
+        -c "DROP TRIGGER operations_notify_changes ON operations" \
+        -c "DROP INDEX operations_tenant_create_idx, operations_lease_idx, operations_finished_idx"
       ;;
     *) echo "queue_design: unknown variant $v" >&2; exit 2 ;;
   esac
