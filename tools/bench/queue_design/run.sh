@@ -133,10 +133,13 @@ SELECT (lpad(to_hex(g), 8, '0') || substr(md5(g::text), 9))::uuid, 'demo.echo', 
 FROM generate_series(1, $hist) g,
      LATERAL (SELECT now() - interval '2 days' + g * interval '1 ms') ts(t);
 RESET session_replication_role;
-INSERT INTO operations (id, kind, max_attempts, labels, input)
+-- Submitted 10 us apart, like a stream of Submits (one shared now() would make every
+-- comparison in the create_time and run_at indexes fall through to the id).
+INSERT INTO operations (id, kind, max_attempts, labels, input, create_time, update_time, run_at)
 SELECT (lpad(to_hex(1000000000 + g), 8, '0') || substr(md5(g::text), 9))::uuid, 'demo.echo', 5,
-       '{"bench": "x"}', jsonb_build_object('i', g)
-FROM generate_series(1, $n) g;
+       '{"bench": "x"}', jsonb_build_object('i', g), t, t, t
+FROM generate_series(1, $n) g,
+     LATERAL (SELECT now() - interval '1 hour' + g * interval '10 microseconds') ts(t);
 SQL
   case $v in queue-table*)
     psql "$url" -qc "INSERT INTO jobs (id, tenant, kind, queue, priority, run_at)
