@@ -45,7 +45,6 @@ void AwaitFinalIn(const TestDatabase& db) {
   }
 }
 
-
 class PushChannelTest : public ::testing::Test {
  protected:
   std::string Insert(const std::string& kind, std::optional<core::CallbackSpec> callback = {},

@@ -41,7 +41,6 @@ void RunResult::AddLatencies(const std::string& prefix, std::vector<int64_t>& ns
   Add(prefix + "_max_ms", ns.empty() ? 0 : static_cast<double>(ns.back()) / 1e6, 2);
 }
 
-
 namespace {
 
 std::string JsonNumber(double v) {

@@ -434,6 +434,9 @@ inline constexpr std::string_view kCallbackRedeliverSql =
 // The final prefix of the log: transactions below the snapshot's xmin have all finished, and
 // no running or later one can add an event under a key below it (0009_push_channel.sql).
 #define LONGRUN_EVENT_XMIN "pg_snapshot_xmin(pg_current_snapshot())"
+// Positions per log row: the i-th change (from 0) of row (key, seq) is at position
+// seq * 2^20 + i (0011_event_batches.sql; EventCursor::Decode maps "e1" cursors the same way).
+#define LONGRUN_EVENT_ROW_SPAN "1048576"
 
 inline constexpr std::string_view kEventHeadSql = "SELECT " LONGRUN_EVENT_XMIN "::text";
 
@@ -444,20 +447,20 @@ inline constexpr std::string_view kEventHorizonSql =
 // operation when the operation is still at that event's version, belongs to tenant $4 and
 // matches the filter (FILTER, over the operations columns; parameters from $5). Rows without
 // an operation (filtered out, changed since, deleted) still come, to say how far the window
-// reached. A log row holds up to 64 changes; the i-th (from 0) is at position
-// seq * 2^20 + i (0011_event_batches.sql). The primary key is walked from the row that holds
-// the cursor's position, in (key, seq) order, and the changes of each row follow in place.
+// reached. A log row holds up to 64 changes, at consecutive positions (LONGRUN_EVENT_ROW_SPAN).
+// The primary key is walked from the row that holds the cursor's position, in (key, seq)
+// order, and the changes of each row follow in place.
 // Columns: LONGRUN_OPERATION_COLUMNS (NULL for those), then the event's key and position.
 #define LONGRUN_EVENT_READ_HEAD                                                            \
   "WITH w AS MATERIALIZED ("                                                               \
-  "  SELECT e.key AS ev_key, e.seq * 1048576 + (c.i - 1) AS ev_seq, c.op AS ev_op, "        \
-  "         c.version AS ev_version "                                                      \
+  "  SELECT e.key AS ev_key, e.seq * " LONGRUN_EVENT_ROW_SPAN " + (c.i - 1) AS ev_seq, "     \
+  "         c.op AS ev_op, c.version AS ev_version "                                       \
   "    FROM operation_events e "                                                           \
   "    CROSS JOIN LATERAL unnest(e.operation_ids, e.versions) WITH ORDINALITY "            \
   "      AS c(op, version, i) "                                                            \
-  "   WHERE (e.key, e.seq) >= ($1::xid8, $2::int8 / 1048576) "                             \
+  "   WHERE (e.key, e.seq) >= ($1::xid8, $2::int8 / " LONGRUN_EVENT_ROW_SPAN ") "           \
   "     AND e.key < " LONGRUN_EVENT_XMIN " "                                               \
-  "     AND (e.key, e.seq * 1048576 + (c.i - 1)) > ($1::xid8, $2::int8) "                  \
+  "     AND (e.key, e.seq * " LONGRUN_EVENT_ROW_SPAN " + (c.i - 1)) > ($1::xid8, $2::int8) " \
   "   ORDER BY e.key, e.seq, c.i LIMIT $3) "                                               \
   "SELECT " LONGRUN_OPERATION_COLUMNS ", w.ev_key::text, w.ev_seq FROM w "                 \
   "  LEFT JOIN operations ON operations.id = w.ev_op AND operations.version = w.ev_version " \
@@ -484,7 +487,7 @@ inline constexpr std::string_view kEventPruneSql =
     "   WHERE e.key = h.key AND e.seq = h.seq "
     "     AND NOT EXISTS (SELECT 1 FROM young y WHERE (y.key, y.seq) <= (h.key, h.seq)) "
     "  RETURNING e.key, e.seq, cardinality(e.operation_ids) AS n), "
-    "last AS (SELECT key, seq * 1048576 + n - 1 AS position FROM gone "
+    "last AS (SELECT key, seq * " LONGRUN_EVENT_ROW_SPAN " + n - 1 AS position FROM gone "
     "          ORDER BY key DESC, seq DESC LIMIT 1), "
     "moved AS ("
     "  UPDATE operation_events_horizon hz SET key = last.key, seq = last.position FROM last "

@@ -21,7 +21,6 @@
 #include "libs/auth/method_scopes.h"
 #include "libs/common/logging.h"
 #include "libs/common/status_macros.h"
-#include "libs/common/text.h"
 #include "libs/core/ids.h"
 #include "libs/core/policy.h"
 #include "libs/core/trace.h"

@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "libs/common/text.h"
-
 namespace longrun::api::http {
 namespace {
 
@@ -114,7 +112,6 @@ TEST(ErrorJson, GoogleShapeAndEscaping) {
   EXPECT_EQ(ErrorJson(431, "RESOURCE_EXHAUSTED", "big"),
             "{\"error\":{\"code\":431,\"message\":\"big\",\"status\":\"RESOURCE_EXHAUSTED\","
             "\"details\":[]}}");
-  EXPECT_EQ(JsonQuote(std::string("a\x01" "b", 3)), "\"a\\u0001b\"");
 }
 
 TEST(Headers, RetryAfterLinkLocation) {
